@@ -1,0 +1,2 @@
+// Placeholder removed by the address-mapping owner.
+#include "mapper.hpp"
