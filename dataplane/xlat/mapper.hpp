@@ -54,12 +54,17 @@ bool rfc6052_valid_length(uint8_t len);
 Ip6 rfc6052_embed(const Prefix6 &prefix, Ip4 addr);
 // Returns false if the address is not inside the prefix or its u octet is not zero.
 bool rfc6052_extract(const Prefix6 &prefix, const Ip6 &addr, Ip4 &out);
+// RFC 6052 §3.1: the Well-Known Prefix 64:ff9b::/96 and the IPv4 addresses it may not carry
+// (RFC 1918, RFC 6890 special-purpose blocks that are not globally reachable).
+bool is_well_known_prefix(const Prefix6 &p);
+bool is_global4(Ip4 addr);
 
 // RFC 7757 §3.3: longest-prefix match in each direction, suffix copied bit by bit.
 // A plain sorted table: what the offline tool and the unit tests use.
 class EamtTable {
 public:
-    // Validates (prefix suffix lengths must match: 32-len4 == 128-len6, RFC 7757 §3.2) and refuses
+    // Validates (host bits zero; the IPv4 suffix no longer than the IPv6 suffix:
+    // 32-len4 <= 128-len6, RFC 7757 §3.2) and refuses
     // an entry whose IPv4 or IPv6 prefix equals an existing one (RFC 7757 §5). err says why.
     bool add(const EamtEntry &e, std::string *err = nullptr);
     bool remove(const Prefix4 &p);
@@ -81,6 +86,8 @@ Path path_of(EamtSource s);
 // The Mapper of a Config: EAMT, then pool6 (siit) or CLAT/PLAT prefixes (clat).
 class StaticMapper final : public Mapper {
 public:
+    // Keeps a reference to cfg (which must outlive the mapper). Throws std::invalid_argument if
+    // cfg.eamt holds an entry EamtTable::add refuses (the config loader reports those first).
     explicit StaticMapper(const Config &cfg);
     MapResult v4_to_v6(Ip4 addr, Role role, MapFlags flags, Ip6 &out) override;
     MapResult v6_to_v4(const Ip6 &addr, Role role, MapFlags flags, Ip4 &out) override;
