@@ -94,4 +94,7 @@ std::optional<DaemonConfig> load_config(const std::string &path, ConfigScope sco
 std::optional<DaemonConfig> parse_config(const std::string &yaml_text, ConfigScope scope,
                                          std::vector<ConfigError> &errs);
 
+// Every key the loader knows, one per line with its description (from the loader's key tables).
+std::string config_reference();
+
 }  // namespace eamclat

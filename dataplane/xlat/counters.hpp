@@ -34,7 +34,13 @@ namespace eamclat::xlat {
     X(drop_unsupported_protocol, "next header not translatable (e.g. ICMPv6 in IPv4 or nested frag)") \
     X(drop_no_mbuf, "mbuf allocation failed for a fragment or an ICMP error")                      \
     X(drop_hairpin_loop, "hairpinned packet would be hairpinned again")                             \
-    X(drop_mode, "packet not for this translator in this mode (e.g. not from the CLAT's LAN)")
+    X(drop_mode, "packet not for this translator in this mode (e.g. not from the CLAT's LAN)")    \
+    X(drop_icmp_bad_checksum, "ICMPv4 error checksum wrong (its ICMPv6 checksum is recomputed)")    \
+    X(drop_no_room, "mbuf segment lacks headroom/tailroom for the translated headers")            \
+    X(drop_output_full, "Output has no slot left for the packet or its fragments")  \
+    X(drop_udp_checksum_zero_ipv6, "IPv6 UDP checksum zero, invalid in IPv6 (RFC 8200 §8.1)")      \
+    X(drop_icmp6_bad_checksum, "ICMPv6 checksum wrong: not recomputed over a corrupt message")     \
+    X(drop_routing_header, "IPv6 Routing header with Segments Left != 0 and no ICMPv6 error may be sent")
 
 enum class Fate : uint8_t {
 #define EAMCLAT_X(name, desc) name,

@@ -108,8 +108,10 @@ Ip6 rfc6052_embed(const Prefix6 &prefix, Ip4 addr) {
     const uint8_t v4[4] = {static_cast<uint8_t>(addr >> 24), static_cast<uint8_t>(addr >> 16),
                            static_cast<uint8_t>(addr >> 8), static_cast<uint8_t>(addr)};
     unsigned pos = prefix.len / 8;
+    // Callers check rfc6052_valid_length(); the bound keeps any other length memory-safe.
     for (uint8_t octet : v4) {
         if (pos == 8) out.b[pos++] = 0;  // u
+        if (pos >= 16) break;
         out.b[pos++] = octet;
     }
     // Suffix: "reserved for future extensions and SHOULD be set to zero" (§2.2).
@@ -199,6 +201,8 @@ const EamtEntry *EamtTable::lookup6(const Ip6 &addr) const {
 Ip6 EamtTable::translate4(const EamtEntry &e, Ip4 addr) {
     unsigned suffix4 = 32u - e.ipv4.len;
     U128 v = to_u128(e.ipv6.addr);
+    // An entry add() would refuse has no defined translation; refuse to shift out of range.
+    if (e.ipv4.len > 32 || e.ipv6.len > 128 || suffix4 > 128u - e.ipv6.len) return e.ipv6.addr;
     if (suffix4 != 0) {
         U128 suffix = addr & ~Prefix4::mask(e.ipv4.len);
         v |= suffix << (128u - e.ipv6.len - suffix4);  // add() guarantees suffix4 <= 128 - len6
@@ -210,7 +214,8 @@ Ip6 EamtTable::translate4(const EamtEntry &e, Ip4 addr) {
 // trailing IPv6 bits are discarded.
 Ip4 EamtTable::translate6(const EamtEntry &e, const Ip6 &addr) {
     unsigned suffix4 = 32u - e.ipv4.len;
-    if (suffix4 == 0) return e.ipv4.addr;
+    if (suffix4 == 0 || e.ipv4.len > 32 || e.ipv6.len > 128 || suffix4 > 128u - e.ipv6.len)
+        return e.ipv4.addr;
     U128 v = to_u128(addr);
     // suffix4 > 0 implies len6 < 128, so the shifts stay below 128.
     U128 suffix = (v << e.ipv6.len) >> (128u - suffix4);

@@ -48,6 +48,15 @@ inline std::vector<std::string> check(const Bytes &b, const CheckOptions &opt = 
 }
 std::string join(const std::vector<std::string> &problems);
 
+// For hostile inputs: the problems of an input packet as a translator sees it, i.e. also cut to
+// the length its IP header gives (the bytes after it are link-layer padding).
+std::vector<std::string> check_input(const uint8_t *p, size_t len);
+// An output problem is inherited from the input when the input already had one of the same kind
+// (same text but for numbers and an "inner: " prefix: a translator carries a bad UDP length along,
+// RFC 7915 does not ask it to validate transport headers), or when it is a wrong checksum and the
+// input was invalid (an incremental update, RFC 7915 §4.5 / §5.5, keeps a wrong checksum wrong).
+bool inherited(const std::string &problem, const std::vector<std::string> &input_problems);
+
 // ---- Parsed view (used by the tests to compare fields) ----------------------------------------
 
 struct Parsed {
@@ -138,6 +147,12 @@ Bytes ipv6_fragment(const V6 &h, const V6Frag &f, const Bytes &chunk);
 std::vector<Bytes> fragment_ipv4(const V4 &h, const Bytes &payload, size_t max_data);
 // Same for IPv6 (`fragmentable` = everything after the fragment header in each piece).
 std::vector<Bytes> fragment_ipv6(const V6 &h, uint32_t id, const Bytes &fragmentable, size_t max_data);
+
+// Recomputes, as far as the packet can be parsed, its checksums in place: the IPv4 header checksum
+// (when the IHL fits), and when the lengths agree and it is not a fragment the transport checksum
+// (UDP only when not zero over IPv4) and, inside ICMPv4 errors, the inner IPv4 header checksum.
+// Lets the malformed-input tests corrupt a field and still get past checksum validation.
+void refresh_checksums(Bytes &b);
 
 // Recomputes the IPv4 header checksum in place (for tests that corrupt a header and then fix it).
 void fix_ipv4_header_checksum(uint8_t *p);

@@ -1,0 +1,209 @@
+#include "daemon_mapper.hpp"
+
+namespace eamclat::tables {
+
+using xlat::MapFlags;
+using xlat::MapResult;
+using xlat::Mode;
+using xlat::Path;
+using xlat::Role;
+
+namespace {
+
+constexpr uint8_t proto_icmp = 1, proto_icmp6 = 58;
+
+// RFC 6052 §2.2 plus the §3.1 rule on the Well-Known Prefix ("MUST NOT translate packets in which
+// an address is composed of the Well-Known Prefix and a non-global IPv4 address"), as StaticMapper.
+bool embed(const std::optional<Prefix6> &prefix, Ip4 addr, Ip6 &out) {
+    if (!prefix || !xlat::rfc6052_valid_length(prefix->len))
+        return false;
+    if (xlat::is_well_known_prefix(*prefix) && !xlat::is_global4(addr))
+        return false;
+    out = xlat::rfc6052_embed(*prefix, addr);
+    return true;
+}
+
+bool extract(const std::optional<Prefix6> &prefix, const Ip6 &addr, Ip4 &out) {
+    if (!prefix)
+        return false;
+    Ip4 v;
+    if (!xlat::rfc6052_extract(*prefix, addr, v))
+        return false;
+    if (xlat::is_well_known_prefix(*prefix) && !xlat::is_global4(v))
+        return false;
+    out = v;
+    return true;
+}
+
+}  // namespace
+
+DaemonMapper::DaemonMapper(const xlat::Config &cfg, EamtTables &eamt, FlowTable *flows)
+    : cfg_(cfg), eamt_(eamt), flows_(cfg.mode == Mode::clat ? flows : nullptr) {}
+
+void DaemonMapper::begin_4to6(Ip4 src, Ip4 dst, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t tcp_flags) {
+    flow_ = nullptr;
+    ctx_.active = flows_ != nullptr;
+    ctx_.from_v4 = true;
+    ctx_.host = src;
+    ctx_.remote4 = dst;
+    ctx_.proto = proto;
+    ctx_.host_port = sport;
+    ctx_.remote_port = dport;
+    ctx_.tcp_flags = tcp_flags;
+}
+
+bool DaemonMapper::begin_6to4(const Ip6 &src, const Ip6 &dst, uint8_t proto, uint16_t sport, uint16_t dport,
+                              uint8_t tcp_flags) {
+    flow_ = nullptr;
+    ctx_.active = false;
+    Ip4 host;
+    if (!flows_ || !extract(cfg_.clat_prefix, dst, host))
+        return false;
+    ctx_.active = true;
+    ctx_.from_v4 = false;
+    ctx_.host = host;
+    ctx_.remote6 = src;
+    // Flows are keyed in IPv4 terms: an ICMPv6 echo reply belongs to the ICMP echo flow.
+    ctx_.proto = proto == proto_icmp6 ? proto_icmp : proto;
+    ctx_.host_port = dport;
+    ctx_.remote_port = sport;
+    ctx_.tcp_flags = tcp_flags;
+    return true;
+}
+
+// A remote IPv4 address for a new flow (or statelessly): draft §5.2.6 "if there is a valid EAMT
+// entry ... the IPv6-native path ... will take precedence versus the NAT64 path"; RFC 7757 §3.3.1
+// for the entry, RFC 6052 with the PLAT prefix (RFC 6877 §6.3) otherwise.
+MapResult DaemonMapper::remote4_to_6(Ip4 host, Ip4 addr, Ip6 &out, uint32_t &entry_id) {
+    entry_id = 0;
+    const EamtRecord *r = eamt_.select4(host, addr);
+    if (r && !r->do_not_optimise) {
+        out = eam_translate4(*r, addr);
+        entry_id = r->id;
+        return {xlat::path_of(r->source)};
+    }
+    return {embed(cfg_.plat_prefix, addr, out) ? Path::pref64 : Path::none};
+}
+
+MapResult DaemonMapper::remote6_to_4(Ip4 host, const Ip6 &addr, Ip4 &out, uint32_t &entry_id) {
+    entry_id = 0;
+    if (const EamtRecord *r = eamt_.select6(host, addr)) {
+        // The IPv4 address it maps to may be under a do-not-optimise entry (draft §5.2.15): that
+        // forces IPv4->IPv6 traffic to pref64, so IPv6->IPv4 traffic from this address is not
+        // mapped by the EAMT either (it would be answered through another path).
+        Ip4 v4 = eam_translate6(*r, addr);
+        const EamtRecord *g = eamt_.lookup_global4(v4);
+        if (g && g->do_not_optimise && g->usable_for_new_flows())
+            return {extract(cfg_.plat_prefix, addr, out) ? Path::pref64 : Path::none};
+        out = v4;
+        entry_id = r->id;
+        return {xlat::path_of(r->source)};
+    }
+    return {extract(cfg_.plat_prefix, addr, out) ? Path::pref64 : Path::none};
+}
+
+// Draft §5.2.6: the EAMT (or pref64) decides once, when the flow starts; the flow keeps it.
+MapResult DaemonMapper::pinned_4to6(Ip4 addr, Ip6 &out) {
+    FlowTuple t{ctx_.host, addr, ctx_.host_port, ctx_.remote_port, ctx_.proto};
+    if (Flow *f = flows_->find(t)) {
+        FlowTable::touch(*f, now_, true, ctx_.tcp_flags);
+        flow_ = f;
+        out = f->remote6;
+        bump(counters_.flow_hits);
+        return {f->path};
+    }
+    uint32_t id;
+    MapResult r = remote4_to_6(ctx_.host, addr, out, id);
+    if (!r.ok())
+        return r;
+    FlowTable::Refusal why;
+    Flow *f = flows_->create(t, out, r.path, id, now_, &why);
+    if (!f) {
+        bump(why == FlowTable::Refusal::full ? counters_.unpinned_table_full : counters_.unpinned_conflict);
+        return r;
+    }
+    FlowTable::touch(*f, now_, true, ctx_.tcp_flags);
+    flow_ = f;
+    // A racing worker may have created the flow first with its own choice: follow it.
+    out = f->remote6;
+    bump(counters_.flows_created);
+    bump(f->path == Path::pref64 ? counters_.new_flow_pref64 : counters_.new_flow_eamt);
+    return {f->path};
+}
+
+MapResult DaemonMapper::pinned_6to4(const Ip6 &addr, Ip4 &out) {
+    if (Flow *f = flows_->find6(ctx_.host, addr, ctx_.proto, ctx_.host_port, ctx_.remote_port)) {
+        FlowTable::touch(*f, now_, false, ctx_.tcp_flags);
+        flow_ = f;
+        out = f->remote4;
+        bump(counters_.flow_hits);
+        return {f->path};
+    }
+    uint32_t id;
+    MapResult r = remote6_to_4(ctx_.host, addr, out, id);
+    if (!r.ok())
+        return r;
+    FlowTuple t{ctx_.host, out, ctx_.host_port, ctx_.remote_port, ctx_.proto};
+    FlowTable::Refusal why;
+    Flow *f = flows_->create(t, addr, r.path, id, now_, &why);
+    if (!f) {
+        bump(why == FlowTable::Refusal::full ? counters_.unpinned_table_full : counters_.unpinned_conflict);
+        return r;
+    }
+    FlowTable::touch(*f, now_, false, ctx_.tcp_flags);
+    flow_ = f;
+    out = f->remote4;
+    bump(counters_.flows_created);
+    bump(f->path == Path::pref64 ? counters_.new_flow_pref64 : counters_.new_flow_eamt);
+    return {f->path};
+}
+
+MapResult DaemonMapper::v4_to_v6(Ip4 addr, Role role, MapFlags flags, Ip6 &out) {
+    if (cfg_.mode == Mode::clat) {
+        if (role == Role::source)  // RFC 6877 §6.3: the LAN host in the CLAT prefix
+            return {embed(cfg_.clat_prefix, addr, out) ? Path::clat_prefix : Path::none};
+        if (flags.no_eamt)
+            return {embed(cfg_.plat_prefix, addr, out) ? Path::pref64 : Path::none};
+        if (ctx_.active && ctx_.from_v4 && addr == ctx_.remote4)
+            return pinned_4to6(addr, out);
+        bump(counters_.stateless);
+        uint32_t id;
+        return remote4_to_6(ctx_.active ? ctx_.host : 0, addr, out, id);
+    }
+    // siit, RFC 7915 §6 / RFC 7757 §3.3.1: EAMT, else pool6.
+    bump(counters_.stateless);
+    if (!flags.no_eamt) {
+        const EamtRecord *r = eamt_.lookup_global4(addr);
+        if (r && r->usable_for_new_flows() && !r->do_not_optimise) {
+            out = eam_translate4(*r, addr);
+            return {xlat::path_of(r->source)};
+        }
+    }
+    return {embed(cfg_.pool6, addr, out) ? Path::pref64 : Path::none};
+}
+
+MapResult DaemonMapper::v6_to_v4(const Ip6 &addr, Role role, MapFlags flags, Ip4 &out) {
+    if (cfg_.mode == Mode::clat) {
+        if (role == Role::destination)
+            return {extract(cfg_.clat_prefix, addr, out) ? Path::clat_prefix : Path::none};
+        if (flags.no_eamt)
+            return {extract(cfg_.plat_prefix, addr, out) ? Path::pref64 : Path::none};
+        if (ctx_.active && !ctx_.from_v4 && addr == ctx_.remote6)
+            return pinned_6to4(addr, out);
+        bump(counters_.stateless);
+        uint32_t id;
+        return remote6_to_4(ctx_.active ? ctx_.host : 0, addr, out, id);
+    }
+    // siit, RFC 7915 §6 / RFC 7757 §3.3.2: EAMT, else pool6.
+    bump(counters_.stateless);
+    if (!flags.no_eamt) {
+        const EamtRecord *r = eamt_.lookup_global6(addr);
+        if (r && r->usable_for_new_flows()) {
+            out = eam_translate6(*r, addr);
+            return {xlat::path_of(r->source)};
+        }
+    }
+    return {extract(cfg_.pool6, addr, out) ? Path::pref64 : Path::none};
+}
+
+}  // namespace eamclat::tables

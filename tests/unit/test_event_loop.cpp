@@ -1,0 +1,70 @@
+// EventLoop: fds, periodic and one-shot timers, signals through a signalfd, stop().
+#include <catch2/catch.hpp>
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "event_loop.hpp"
+
+using namespace std::chrono_literals;
+using eamclat::EventLoop;
+
+TEST_CASE("EventLoop: fd readiness, remove from its own callback", "[event_loop]") {
+    EventLoop loop;
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    int reads = 0;
+    REQUIRE(loop.add_fd(p[0], EPOLLIN, [&](uint32_t ev) {
+        CHECK((ev & EPOLLIN) != 0);
+        char c;
+        CHECK(read(p[0], &c, 1) == 1);
+        CHECK(c == 'x');
+        ++reads;
+        loop.remove_fd(p[0]);  // the callback object must survive its own removal
+        loop.stop();
+    }));
+    CHECK(!loop.add_fd(p[0], EPOLLIN, [](uint32_t) {}));  // twice: refused by epoll
+    REQUIRE(write(p[1], "x", 1) == 1);
+    loop.run(1000ms);
+    CHECK(reads == 1);
+    close(p[0]);
+    close(p[1]);
+}
+
+TEST_CASE("EventLoop: periodic and one-shot timers, cancel", "[event_loop]") {
+    EventLoop loop;
+    int periodic = 0, once = 0;
+    const auto t1 = loop.add_timer(2ms, [&] { ++periodic; });
+    REQUIRE(t1 > 0);
+    REQUIRE(loop.add_timer(5ms, [&] { ++once; }, false) > 0);
+    REQUIRE(loop.add_timer(40ms, [&] { loop.stop(); }, false) > 0);
+    const auto start = std::chrono::steady_clock::now();
+    loop.run(1000ms);
+    CHECK(std::chrono::steady_clock::now() - start < 900ms);
+    CHECK(once == 1);
+    CHECK(periodic >= 5);
+    loop.cancel_timer(t1);
+    const int before = periodic;
+    REQUIRE(loop.add_timer(20ms, [&] { loop.stop(); }, false) > 0);
+    loop.run(1000ms);
+    CHECK(periodic == before);  // cancelled
+}
+
+TEST_CASE("EventLoop: a signal through the signalfd", "[event_loop]") {
+    EventLoop loop;
+    int got = 0;
+    REQUIRE(loop.on_signals({SIGUSR1}, [&](int signo) {
+        got = signo;
+        loop.stop();
+    }));
+    // To this thread: EAL's threads (started by the test main) do not block SIGUSR1; the daemon
+    // blocks its signals before rte_eal_init so that every thread inherits the mask.
+    REQUIRE(loop.add_timer(1ms, [] { pthread_kill(pthread_self(), SIGUSR1); }, false) > 0);
+    REQUIRE(loop.add_timer(2000ms, [&] { loop.stop(); }, false) > 0);  // guard
+    loop.run(1000ms);
+    CHECK(got == SIGUSR1);
+}
