@@ -39,6 +39,17 @@ int line_of(const YAML::Node &n) {
     return m.line >= 0 ? m.line + 1 : 0;
 }
 
+// Whether a mapping has a key (iterating instead of operator[], which on a const node builds a
+// temporary yaml-cpp keeps pointers into).
+bool has_key(const YAML::Node &map, std::string_view name) {
+    if (!map.IsMap()) return false;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+        const YAML::Node k = it->first;
+        if (k.IsScalar() && k.Scalar() == name) return true;
+    }
+    return false;
+}
+
 struct Loader;
 using ParseFn = void (*)(Loader &, const std::string &path, const YAML::Node &value);
 
@@ -104,8 +115,10 @@ void Loader::parse_mapping(const std::string &path, const YAML::Node &node, cons
         return;
     }
     std::set<std::string> here;
+    // Nodes are copied out of the iterator: yaml-cpp's it->first refers into a temporary.
     for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node &k = it->first;
+        const YAML::Node k = it->first;
+        const YAML::Node value = it->second;
         if (!k.IsScalar()) {
             error(path, k, "keys must be plain words");
             continue;
@@ -129,7 +142,7 @@ void Loader::parse_mapping(const std::string &path, const YAML::Node &node, cons
         seen[full] = line_of(k);
         const int outer = key_line;
         key_line = line_of(k);
-        spec->parse(*this, full, it->second);
+        spec->parse(*this, full, value);
         key_line = outer;
     }
 }
@@ -335,21 +348,23 @@ void parse_eamt(Loader &l, const std::string &path, const YAML::Node &v) {
         bool has4 = false, has6 = false, bad = false;
         std::set<std::string> here;
         for (auto it = e.begin(); it != e.end(); ++it) {
-            std::string k = it->first.IsScalar() ? it->first.Scalar() : "";
-            l.key_line = line_of(it->first);
+            const YAML::Node key = it->first;
+            const YAML::Node value = it->second;
+            std::string k = key.IsScalar() ? key.Scalar() : "";
+            l.key_line = line_of(key);
             if (!here.insert(k).second) {
-                l.error(ep + "." + k, it->first, "duplicate key");
+                l.error(ep + "." + k, key, "duplicate key");
                 bad = true;
             } else if (k == "ipv4") {
-                n4 = it->second;
+                n4 = value;
                 has4 = true;
                 if (!(p4 = prefix4(l, ep + ".ipv4", n4))) bad = true;
             } else if (k == "ipv6") {
-                n6 = it->second;
+                n6 = value;
                 has6 = true;
                 if (!(p6 = prefix6(l, ep + ".ipv6", n6))) bad = true;
             } else {
-                l.error(ep + (k.empty() ? "" : "." + k), it->first,
+                l.error(ep + (k.empty() ? "" : "." + k), key,
                         "unknown key (expected one of: ipv4, ipv6)");
                 bad = true;
             }
@@ -547,7 +562,7 @@ void parse_one_port(Loader &l, const std::string &path, const YAML::Node &v, Por
     l.port = nullptr;
     l.port_ipv4 = nullptr;
     l.port_ipv6 = nullptr;
-    if (v.IsMap() && !v["device"]) l.error(path + ".device", v, "missing (every port needs a device)");
+    if (v.IsMap() && !has_key(v, "device")) l.error(path + ".device", v, "missing (every port needs a device)");
     if (port.gateway_mac && !port.ipv6_gateway && !port.ipv4_gateway)
         l.error(path + ".gateway-mac", l.line(path + ".gateway-mac"),
                 "set without a gateway on this port (ipv6-gateway or ipv4-gateway)");
@@ -575,8 +590,8 @@ constexpr KeySpec ports_keys[] = {
 void parse_ports(Loader &l, const std::string &path, const YAML::Node &v) {
     l.parse_mapping(path, v, ports_keys, std::size(ports_keys));
     if (!v.IsMap()) return;
-    if (!v["lan"]) l.error(path + ".lan", v, "missing (ports needs both lan and wan)");
-    if (!v["wan"]) l.error(path + ".wan", v, "missing (ports needs both lan and wan)");
+    if (!has_key(v, "lan")) l.error(path + ".lan", v, "missing (ports needs both lan and wan)");
+    if (!has_key(v, "wan")) l.error(path + ".wan", v, "missing (ports needs both lan and wan)");
 }
 
 void parse_delegated_prefix(Loader &l, const std::string &path, const YAML::Node &v) {
@@ -651,6 +666,88 @@ constexpr KeySpec control_keys[] = {
      }, "shell commands run at start-up, one per line"},
 };
 
+// ---- dns, learning, do-not-optimise (draft-ietf-v6ops-464xlat-optimization §5.2) -------------
+
+// "addr", "addr:port" (IPv4) or "addr", "[addr]:port" (IPv6): where the proxy listens or asks.
+void endpoints(Loader &l, const std::string &path, const YAML::Node &v, std::vector<std::string> &out) {
+    out.clear();
+    each(l, path, v, [&](const std::string &p, const YAML::Node &n) {
+        std::string s;
+        if (!scalar(l, p, n, s)) return;
+        std::string addr = s, port;
+        if (!s.empty() && s[0] == '[') {
+            auto close = s.find(']');
+            if (close == std::string::npos || (close + 1 < s.size() && s[close + 1] != ':')) {
+                l.error(p, n, "'" + s + "': expected [IPv6] or [IPv6]:port");
+                return;
+            }
+            addr = s.substr(1, close - 1);
+            if (close + 1 < s.size()) {
+                port = s.substr(close + 2);
+                if (port.empty()) port = "-";  // "[::1]:" is an error, not the default port
+            }
+        } else if (s.find(':') == s.rfind(':') && s.find(':') != std::string::npos) {
+            addr = s.substr(0, s.find(':'));  // exactly one colon: IPv4:port
+            port = s.substr(s.find(':') + 1);
+        }
+        if (!parse_ip4(addr) && !Ip6::parse(addr)) {
+            l.error(p, n, "'" + s + "': not an IP address (A.B.C.D[:port], X::Y or [X::Y]:port)");
+            return;
+        }
+        if (!port.empty()) {
+            unsigned x = 0;
+            auto [e, ec] = std::from_chars(port.data(), port.data() + port.size(), x);
+            if (ec != std::errc() || e != port.data() + port.size() || x == 0 || x > 65535) {
+                l.error(p, n, "'" + s + "': port must be 1..65535");
+                return;
+            }
+        }
+        out.push_back(s);
+    });
+}
+
+constexpr KeySpec dns_keys[] = {
+    {"enabled", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         boolean(l, p, v, l.cfg.dns.enabled); }, "run the LAN DNS proxy (RFC 5625)"},
+    {"listen", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         endpoints(l, p, v, l.cfg.dns.listen); }, "addresses the proxy listens on (default: the lan addresses, port 53)"},
+    {"upstream", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         endpoints(l, p, v, l.cfg.dns.upstream); }, "the resolvers the proxy asks (required when dns is enabled)"},
+    {"resolution-delay-ms", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         set_int(l, p, v, 0, 10000, l.cfg.dns.resolution_delay_ms); }, "how long an A answer waits for the AAAA (draft §5.2.4, RFC 8305)"},
+    {"upstream-timeout-ms", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         set_int(l, p, v, 100, 60000, l.cfg.dns.upstream_timeout_ms); }, "upstream query timeout"},
+    {"discover-pref64", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         boolean(l, p, v, l.cfg.dns.discover_pref64); }, "learn synthesis prefixes from ipv4only.arpa (RFC 7050)"},
+    {"nat64-prefixes", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         l.cfg.dns.nat64_prefixes.clear();
+         each(l, p, v, [&](const std::string &ip, const YAML::Node &n) {
+             if (auto pf = rfc6052_prefix(l, ip, n)) l.cfg.dns.nat64_prefixes.push_back(*pf);
+         }); }, "DNS64 synthesis prefixes besides the PLAT prefix"},
+};
+
+constexpr uint64_t day = 24 * 3600;
+constexpr KeySpec learning_keys[] = {
+    {"enabled", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         bool b;
+         if (boolean(l, p, v, b)) l.cfg.learning.enabled = b; }, "learn EAMT entries from DNS answers (default: on in clat mode)"},
+    {"require-dnssec", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         boolean(l, p, v, l.cfg.learning.require_dnssec); }, "learn only from answers with AD from a trusted resolver (draft §5.2.5)"},
+    {"max-ttl", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         set_int(l, p, v, 1, 7 * day, l.cfg.learning.max_ttl); }, "seconds: cap on a learned entry's lifetime"},
+    {"host-idle", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         set_int(l, p, v, 1, 30 * day, l.cfg.learning.host_idle); }, "seconds: LAN hosts not seen for this long are forgotten"},
+    {"save-interval", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         set_int(l, p, v, 1, day, l.cfg.learning.save_interval); }, "seconds between saves of the learned table"},
+};
+
+void parse_do_not_optimise(Loader &l, const std::string &path, const YAML::Node &v) {
+    l.cfg.do_not_optimise.clear();
+    each(l, path, v, [&](const std::string &p, const YAML::Node &n) {
+        if (auto pf = prefix4(l, p, n)) l.cfg.do_not_optimise.push_back(*pf);
+    });
+}
+
 // ---- the top level ---------------------------------------------------------------------------
 
 constexpr KeySpec top_keys[] = {
@@ -678,6 +775,11 @@ constexpr KeySpec top_keys[] = {
          l.parse_mapping(p, v, limit_keys, std::size(limit_keys)); }, "daemon: table sizes"},
     {"control", [](Loader &l, const std::string &p, const YAML::Node &v) {
          l.parse_mapping(p, v, control_keys, std::size(control_keys)); }, "daemon: control socket, state, logging"},
+    {"dns", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         l.parse_mapping(p, v, dns_keys, std::size(dns_keys)); }, "daemon: the LAN DNS proxy"},
+    {"learning", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         l.parse_mapping(p, v, learning_keys, std::size(learning_keys)); }, "daemon: the EAMT learner (draft §5.2)"},
+    {"do-not-optimise", parse_do_not_optimise, "daemon: IPv4 destinations always sent through the PLAT (draft §5.2.15)"},
 };
 
 // Checks that involve more than one key, after all keys are parsed.
@@ -719,6 +821,10 @@ void cross_checks(Loader &l) {
                                             std::to_string(l.cfg.limits.eamt_entries) + ")");
     if (l.cfg.limits.learned_per_host > l.cfg.limits.eamt_entries && l.has("limits.learned-per-host"))
         l.error("limits.learned-per-host", l.line("limits.learned-per-host"), "is larger than limits.eamt-entries");
+    if (l.has("dns") && l.cfg.dns.enabled && l.cfg.dns.upstream.empty() && !l.has("dns.upstream"))
+        l.error("dns.upstream", l.line("dns"), "missing (the DNS proxy needs a resolver; or set dns.enabled: false)");
+    if (l.has("learning") && l.cfg.learning.enabled.value_or(false) && x.mode != xlat::Mode::clat)
+        l.error("learning.enabled", l.line("learning.enabled"), "learning is a CLAT function (draft §5.2): only valid in clat mode");
     if (l.scope == ConfigScope::daemon && !l.has("ports"))
         l.error("ports", top, "missing (the daemon needs ports.lan and ports.wan)");
 }
@@ -784,6 +890,8 @@ std::string config_reference() {
     section("timeouts.", timeout_keys, std::size(timeout_keys));
     section("limits.", limit_keys, std::size(limit_keys));
     section("control.", control_keys, std::size(control_keys));
+    section("dns.", dns_keys, std::size(dns_keys));
+    section("learning.", learning_keys, std::size(learning_keys));
     return out;
 }
 

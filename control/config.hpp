@@ -64,8 +64,31 @@ struct ControlConfig {
     std::string cmdline_file;                          // batch of shell commands run at start
 };
 
+// The DNS proxy (RFC 5625) on the LAN side; draft-ietf-v6ops-464xlat-optimization §5.2.
+struct DnsConfig {
+    bool enabled = true;
+    std::vector<std::string> listen;    // "addr" or "addr:port"; default: the LAN addresses, port 53
+    std::vector<std::string> upstream;  // resolvers; required when enabled
+    uint32_t resolution_delay_ms = 50;  // §5.2.4 (RFC 8305)
+    uint32_t upstream_timeout_ms = 1500;
+    bool discover_pref64 = true;                // RFC 7050 through ipv4only.arpa
+    std::vector<Prefix6> nat64_prefixes;        // known synthesis prefixes besides the PLAT prefix
+};
+
+// The EAMT learner (draft §5.2).
+struct LearningConfig {
+    std::optional<bool> enabled;  // default: on when mode is clat (§5.2.1)
+    bool require_dnssec = false;  // §5.2.5 item 4: only answers with AD from a trusted resolver
+    uint32_t max_ttl = 86400;
+    uint32_t host_idle = 86400;   // LAN hosts not seen for this long are forgotten
+    uint32_t save_interval = 300; // seconds between saves of the learned table
+};
+
 struct DaemonConfig {
     xlat::Config xlat;
+    DnsConfig dns;
+    LearningConfig learning;
+    std::vector<Prefix4> do_not_optimise;  // §5.2.15: destinations forced through the PLAT
     PortsConfig ports;
     std::optional<Prefix6> delegated_prefix;  // the LAN's IPv6 prefix, forwarded natively
     bool plat_prefix_discover = false;        // plat-prefix: discover (RFC 7050 / RFC 8781)

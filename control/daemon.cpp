@@ -13,6 +13,7 @@
 #include <cstring>
 #include <set>
 
+#include "control_plane.hpp"
 #include "log.hpp"
 
 namespace eamclat {
@@ -100,6 +101,9 @@ bool Daemon::start(std::string &err) {
     if (!open_exception_paths(err)) return false;
     for (auto &port : ports_)
         if (!dp::start_port(port, err)) return false;
+    // The tables are filled (static entries, the saved learned table) before the first packet.
+    control_ = std::make_unique<ControlPlane>(*this, cfg_);
+    if (!control_->start(err)) return false;
     if (!launch_workers(err)) return false;
 
     loop_.on_signals({SIGINT, SIGTERM}, [this](int signo) {
@@ -214,13 +218,8 @@ bool Daemon::create_tables(std::string &err) {
     cap.learned_per_host = cfg_.limits.learned_per_host;
     const int socket = static_cast<int>(rte_socket_id());
     eamt_ = std::make_unique<tables::EamtTables>(cap, *rcu_, socket);
-    for (const auto &e : cfg_.xlat.eamt) {
-        std::string why;
-        if (!eamt_->add(e, &why)) {
-            err = "eamt entry " + e.ipv4.str() + " <-> " + e.ipv6.str() + ": " + why;
-            return false;
-        }
-    }
+    // The entries (static from the config, saved learned ones) come in through the control
+    // plane's table manager, the single writer of these tables (control_plane.cpp).
     // Flow pinning (draft §5.2.6) is a CLAT matter; siit mode is stateless.
     if (cfg_.xlat.mode == xlat::Mode::clat && cfg_.limits.flows > 0) {
         tables::FlowTimeouts t;
@@ -230,8 +229,7 @@ bool Daemon::create_tables(std::string &err) {
         t.icmp = cfg_.timeouts.icmp;
         flows_ = std::make_unique<tables::FlowTable>(cfg_.limits.flows, t, *rcu_, socket);
     }
-    EAMCLAT_LOG(INFO, "eamt: %zu static entries; flow table: %u flows%s\n", eamt_->global_count(),
-                flows_ ? cfg_.limits.flows : 0, flows_ ? "" : " (stateless)");
+    EAMCLAT_LOG(INFO, "flow table: %u flows%s\n", flows_ ? cfg_.limits.flows : 0, flows_ ? "" : " (stateless)");
     return true;
 }
 
@@ -423,6 +421,7 @@ void Daemon::maintain_neighbors() {
 void Daemon::shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
+    if (control_) control_->stop();  // saves the learned table while everything still runs
     if (workers_running_) {
         stop_workers_.store(true, std::memory_order_release);
         rte_eal_mp_wait_lcore();
@@ -441,6 +440,7 @@ void Daemon::shutdown() {
     sightings_ = nullptr;
     workers_.clear();
     mappers_.clear();
+    control_.reset();  // its sink points into the tables freed below
     // Workers are offline: the grace periods are over, everything retired can go.
     if (flows_) flows_->reclaim_all();
     if (eamt_) eamt_->reclaim_all();
@@ -451,7 +451,7 @@ void Daemon::shutdown() {
     pools_.clear();
 }
 
-void Daemon::print_counters(FILE *out) const {
+dp::WorkerCounters Daemon::sum_counters() const {
     dp::WorkerCounters sum;
     for (const auto &w : workers_) {
         const dp::WorkerCounters &c = w->counters();
@@ -469,6 +469,60 @@ void Daemon::print_counters(FILE *out) const {
         sum.sightings_sent += dp::read_counter(c.sightings_sent);
         sum.sightings_ring_full += dp::read_counter(c.sightings_ring_full);
     }
+    return sum;
+}
+
+std::vector<std::pair<std::string, uint64_t>> Daemon::counter_list() const {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    const dp::WorkerCounters sum = sum_counters();
+    for (unsigned r = 0; r < dp::port_role_count; ++r) {
+        const std::string port = dp::port_role_name(static_cast<PortRole>(r));
+        out.emplace_back(port + ".rx", sum.rx[r]);
+        for (unsigned i = 0; i < dp::egress_count; ++i)
+            out.emplace_back(port + ".tx." + dp::egress_info[i].name, sum.egress[r][i]);
+    }
+    for (unsigned i = 0; i < xlat::fate_count; ++i) out.emplace_back(xlat::fate_info[i].name, sum.xlat_fate[i]);
+    for (unsigned i = 0; i < dp::fate_count; ++i) out.emplace_back(dp::fate_info[i].name, sum.fate[i]);
+    for (unsigned i = 1; i < dp::path_count; ++i) {
+        const std::string path = xlat::path_name(static_cast<xlat::Path>(i));
+        out.emplace_back("translated_4to6." + path, sum.translated_4to6_by_path[i]);
+        out.emplace_back("translated_6to4." + path, sum.translated_6to4_by_path[i]);
+    }
+    uint64_t mapper_counts[] = {
+#define EAMCLAT_X(name, desc) 0,
+        EAMCLAT_MAPPER_COUNTERS(EAMCLAT_X)
+#undef EAMCLAT_X
+    };
+    for (const auto &m : mappers_) {
+        unsigned i = 0;
+#define EAMCLAT_X(name, desc) mapper_counts[i++] += m->counters().name.load(std::memory_order_relaxed);
+        EAMCLAT_MAPPER_COUNTERS(EAMCLAT_X)
+#undef EAMCLAT_X
+    }
+    {
+        unsigned i = 0;
+#define EAMCLAT_X(name, desc) out.emplace_back(std::string("mapper.") + #name, mapper_counts[i++]);
+        EAMCLAT_MAPPER_COUNTERS(EAMCLAT_X)
+#undef EAMCLAT_X
+    }
+    for (unsigned r = 0; r < dp::port_role_count; ++r) {
+        if (!exceptions_[r]) continue;
+        const dp::ExceptionCounters &c = exceptions_[r]->counters();
+        const std::string p = std::string("exception.") + dp::port_role_name(static_cast<PortRole>(r)) + ".";
+        out.emplace_back(p + "to_kernel", c.to_kernel);
+        out.emplace_back(p + "from_kernel", c.from_kernel);
+        out.emplace_back(p + "generated", c.generated);
+        out.emplace_back(p + "to_kernel_dropped", c.to_kernel_no_tap + c.to_kernel_tx_full);
+        out.emplace_back(p + "from_kernel_dropped", c.from_kernel_dropped + c.generated_dropped);
+    }
+    out.emplace_back("neighbors.held", sum.neighbor_queued);
+    out.emplace_back("sightings.sent", sum.sightings_sent);
+    out.emplace_back("sightings.ring_full", sum.sightings_ring_full);
+    return out;
+}
+
+void Daemon::print_counters(FILE *out) const {
+    const dp::WorkerCounters sum = sum_counters();
     fprintf(out, "eamclat counters (%zu workers, %" PRIu64 " loops)\n", workers_.size(), sum.loops);
     for (unsigned r = 0; r < dp::port_role_count; ++r) {
         const char *name = dp::port_role_name(static_cast<PortRole>(r));

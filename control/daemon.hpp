@@ -22,6 +22,8 @@
 #include "worker.hpp"
 #include "event_loop.hpp"
 
+namespace eamclat { class ControlPlane; }
+
 struct rte_mempool;
 struct rte_ring;
 
@@ -55,6 +57,17 @@ public:
 
     // Prints every non-zero counter (workers summed, exception path, neighbors).
     void print_counters(FILE *out) const;
+
+    // For the control plane (shell, telemetry): configuration, ports, counters by name.
+    const DaemonConfig &config() const { return cfg_; }
+    const dp::Port &port(dp::PortRole r) const { return ports_[static_cast<unsigned>(r)]; }
+    size_t worker_count() const { return workers_.size(); }
+    // Every dataplane counter summed over the workers, as (name, value), in a stable order:
+    // fates (translator, daemon), translations by path, egress per port, mapper, exception path.
+    std::vector<std::pair<std::string, uint64_t>> counter_list() const;
+    dp::WorkerCounters sum_counters() const;
+    uint32_t flow_clock_now() const { return flow_clock(); }
+    ControlPlane *control() { return control_.get(); }
 
 private:
     bool create_pools(std::string &err);
@@ -96,6 +109,7 @@ private:
     bool shut_down_ = false;
     std::map<Ip6, uint64_t> last_resolve_;  // neighbor key -> TSC of the last ARP request / NS sent
     std::vector<std::function<void(const dp::Sighting &)>> sighting_hooks_;
+    std::unique_ptr<ControlPlane> control_;  // table manager, DNS learner, shell, telemetry
     unsigned neighbor_ticks_ = 0;  // seconds of maintain_neighbors
     uint64_t sightings_consumed_ = 0;
     uint64_t neighbors_learned_ = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "control_plane.hpp"
 #include "daemon.hpp"
 #include "event_loop.hpp"
 #include "log.hpp"
@@ -21,6 +22,9 @@ void usage(FILE *out) {
             "       eamclat --check-config FILE\n"
             "  --config FILE        run the daemon with this configuration (see configs/README.md)\n"
             "  --check-config FILE  validate the configuration and exit: 0 valid, 2 invalid\n"
+            "  -i, --interactive    run the shell on this terminal (as testpmd -i); quit stops eamclat\n"
+            "  --cmdline-file FILE  run the shell commands in FILE at start (as testpmd)\n"
+            "  eamclat-ctl attaches to a running daemon over control.socket\n"
             "EAL options here: e.g. -l 0-1 (main lcore = control thread, the others = workers),\n"
             "  --vdev net_af_packet0,iface=veth0,qpairs=N, --no-huge -m 1024 --no-pci\n");
 }
@@ -44,13 +48,19 @@ int main(int argc, char **argv) {
             break;
         }
     std::string config_path;
+    std::string cmdline_file;
     bool check_only = false;
+    bool interactive = false;
     const int own_first = sep < argc ? sep + 1 : 1;
     for (int i = own_first; i < argc; ++i) {
         const std::string a = argv[i];
         if ((a == "--config" || a == "--check-config") && i + 1 < argc) {
             config_path = argv[++i];
             check_only = a == "--check-config";
+        } else if (a == "-i" || a == "--interactive") {
+            interactive = true;
+        } else if (a == "--cmdline-file" && i + 1 < argc) {
+            cmdline_file = argv[++i];
         } else if (a == "-h" || a == "--help") {
             usage(stdout);
             return 0;
@@ -85,6 +95,11 @@ int main(int argc, char **argv) {
         eamclat::Daemon daemon(std::move(*cfg));
         std::string err;
         if (daemon.start(err)) {
+            if (cmdline_file.empty()) cmdline_file = daemon.config().control.cmdline_file;
+            if (!cmdline_file.empty() && !daemon.control()->run_batch(cmdline_file))
+                EAMCLAT_LOG(WARNING, "--cmdline-file %s stopped at an error\n", cmdline_file.c_str());
+            if (interactive && !daemon.control()->attach_terminal())
+                EAMCLAT_LOG(WARNING, "cannot open the terminal for the shell\n");
             daemon.run();
         } else {
             EAMCLAT_LOG(ERR, "start-up failed: %s\n", err.c_str());

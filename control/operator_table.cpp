@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <charconv>
 #include <cstring>
 #include <set>
+#include <sstream>
 
 namespace eamclat {
 
@@ -156,7 +158,8 @@ OperatorEntry parse_entry(const YAML::Node &e, size_t index, uint32_t default_tt
     const std::string where = "entries[" + std::to_string(index) + "]";
     const int line = line_of(e);
     if (!e.IsMap()) fail(TableError::schema, line, where + ": expected a mapping");
-    YAML::Node ipv4, ipv6, ttl, name, dno;
+    // A default-constructed YAML::Node counts as defined (a null): absence needs its own flag.
+    std::optional<YAML::Node> ipv4, ipv6, ttl, name, dno;
     for (auto it = e.begin(); it != e.end(); ++it) {
         const std::string k = it->first.Scalar();
         if (k == "ipv4") ipv4 = it->second;
@@ -167,19 +170,19 @@ OperatorEntry parse_entry(const YAML::Node &e, size_t index, uint32_t default_tt
         else fail(TableError::schema, line_of(it->first), where + ": unknown key '" + k + "'");
     }
     OperatorEntry out;
-    if (dno.IsDefined()) out.do_not_optimise = as_bool(dno, where + ".do-not-optimise");
-    if (!ipv4.IsDefined()) fail(TableError::schema, line, where + ": ipv4 is missing");
+    if (dno.has_value()) out.do_not_optimise = as_bool(*dno, where + ".do-not-optimise");
+    if (!ipv4.has_value()) fail(TableError::schema, line, where + ": ipv4 is missing");
     std::string perr;
-    auto p4 = Prefix4::parse(as_string(ipv4, where + ".ipv4"), &perr);
-    if (!p4) fail(TableError::bad_entry, line_of(ipv4), where + ".ipv4: " + (perr.empty() ? "not an IPv4 prefix" : perr));
+    auto p4 = Prefix4::parse(as_string(*ipv4, where + ".ipv4"), &perr);
+    if (!p4) fail(TableError::bad_entry, line_of(*ipv4), where + ".ipv4: " + (perr.empty() ? "not an IPv4 prefix" : perr));
     out.ipv4 = *p4;
     if (out.do_not_optimise) {
-        if (ipv6.IsDefined()) fail(TableError::schema, line_of(ipv6), where + ": a do-not-optimise entry has no ipv6");
+        if (ipv6.has_value()) fail(TableError::schema, line_of(*ipv6), where + ": a do-not-optimise entry has no ipv6");
     } else {
-        if (!ipv6.IsDefined()) fail(TableError::schema, line, where + ": ipv6 is missing");
+        if (!ipv6.has_value()) fail(TableError::schema, line, where + ": ipv6 is missing");
         perr.clear();
-        auto p6 = Prefix6::parse(as_string(ipv6, where + ".ipv6"), &perr);
-        if (!p6) fail(TableError::bad_entry, line_of(ipv6), where + ".ipv6: " + (perr.empty() ? "not an IPv6 prefix" : perr));
+        auto p6 = Prefix6::parse(as_string(*ipv6, where + ".ipv6"), &perr);
+        if (!p6) fail(TableError::bad_entry, line_of(*ipv6), where + ".ipv6: " + (perr.empty() ? "not an IPv6 prefix" : perr));
         out.ipv6 = *p6;
         // RFC 7757 §3.2: the address suffix is copied bit for bit, so both suffixes are as long.
         if (32 - out.ipv4.len != 128 - out.ipv6.len)
@@ -187,42 +190,80 @@ OperatorEntry parse_entry(const YAML::Node &e, size_t index, uint32_t default_tt
                  std::to_string(32 - out.ipv4.len) + " host bits, " + out.ipv6.str() + " has " +
                  std::to_string(128 - out.ipv6.len) + " (RFC 7757 §3.2)");
     }
-    if (ttl.IsDefined()) {
-        out.ttl = static_cast<uint32_t>(as_uint(ttl, where + ".ttl", max_ttl));
-        if (out.ttl == 0) fail(TableError::schema, line_of(ttl), where + ".ttl: must be at least 1");
+    if (ttl.has_value()) {
+        out.ttl = static_cast<uint32_t>(as_uint(*ttl, where + ".ttl", max_ttl));
+        if (out.ttl == 0) fail(TableError::schema, line_of(*ttl), where + ".ttl: must be at least 1");
     } else if (default_ttl) {
         out.ttl = default_ttl;
     } else {
         // §5.3: a pulled table must give every entry its own TTL.
         fail(TableError::schema, line, where + ": no ttl and the table has no default-ttl (draft §5.3)");
     }
-    if (name.IsDefined()) {
-        out.name = as_string(name, where + ".name");
-        if (out.name.size() > max_name) fail(TableError::schema, line_of(name), where + ".name: longer than 255 bytes");
+    if (name.has_value()) {
+        out.name = as_string(*name, where + ".name");
+        if (out.name.size() > max_name) fail(TableError::schema, line_of(*name), where + ".name: longer than 255 bytes");
         for (unsigned char c : out.name)
             if (c < 0x21 || c > 0x7e)
-                fail(TableError::schema, line_of(name), where + ".name: only printable ASCII without spaces");
+                fail(TableError::schema, line_of(*name), where + ".name: only printable ASCII without spaces");
     }
     for (const auto &s : special_ranges4())
         if (overlaps4(out.ipv4, s))
-            fail(TableError::bad_entry, line_of(ipv4), where + ".ipv4: " + out.ipv4.str() +
+            fail(TableError::bad_entry, line_of(*ipv4), where + ".ipv4: " + out.ipv4.str() +
                  " overlaps the special-purpose range " + s.str());
     for (const auto &f : limits.forbidden4)
         if (overlaps4(out.ipv4, f))
-            fail(TableError::bad_entry, line_of(ipv4), where + ".ipv4: " + out.ipv4.str() +
+            fail(TableError::bad_entry, line_of(*ipv4), where + ".ipv4: " + out.ipv4.str() +
                  " overlaps the CE's own prefix " + f.str());
     if (!out.do_not_optimise) {
         for (const auto &s : special_ranges6())
             if (overlaps6(out.ipv6, s))
-                fail(TableError::bad_entry, line_of(ipv6), where + ".ipv6: " + out.ipv6.str() +
+                fail(TableError::bad_entry, line_of(*ipv6), where + ".ipv6: " + out.ipv6.str() +
                      " overlaps the special-purpose range " + s.str());
         for (const auto &f : limits.forbidden6)
             if (overlaps6(out.ipv6, f))
-                fail(TableError::bad_entry, line_of(ipv6), where + ".ipv6: " + out.ipv6.str() +
+                fail(TableError::bad_entry, line_of(*ipv6), where + ".ipv6: " + out.ipv6.str() +
                      " overlaps the CE's own prefix " + f.str());
     }
     return out;
 }
+
+// A first pass over the parser's events, before any node is built. The schema has no use for
+// anchors, aliases or explicit tags, and aliases are dangerous: "a: &x [*x]" is a cycle that a
+// recursive walk over the nodes would follow for ever. Refusing them keeps the document a plain
+// tree (and the publisher, which applies the same rule, from reading it differently).
+class EventGuard : public YAML::EventHandler {
+public:
+    int documents = 0;
+    void OnDocumentStart(const YAML::Mark &) override { documents++; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark &m, YAML::anchor_t a) override { check(m, a, "?"); }
+    void OnAlias(const YAML::Mark &m, YAML::anchor_t) override {
+        fail(TableError::syntax, m.line + 1, "YAML aliases are not allowed in a table");
+    }
+    void OnScalar(const YAML::Mark &m, const std::string &tag, YAML::anchor_t a, const std::string &) override {
+        check(m, a, tag);
+    }
+    void OnSequenceStart(const YAML::Mark &m, const std::string &tag, YAML::anchor_t a,
+                         YAML::EmitterStyle::value) override {
+        check(m, a, tag);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark &m, const std::string &tag, YAML::anchor_t a, YAML::EmitterStyle::value) override {
+        check(m, a, tag);
+    }
+    void OnMapEnd() override {}
+    void OnAnchor(const YAML::Mark &m, const std::string &) override {
+        fail(TableError::syntax, m.line + 1, "YAML anchors are not allowed in a table");
+    }
+
+private:
+    static void check(const YAML::Mark &m, YAML::anchor_t a, const std::string &tag) {
+        if (a) fail(TableError::syntax, m.line + 1, "YAML anchors are not allowed in a table");
+        // "?" = plain untagged, "!" = quoted untagged; anything else was written by hand.
+        if (!tag.empty() && tag != "?" && tag != "!")
+            fail(TableError::syntax, m.line + 1, "explicit YAML tags are not allowed in a table (" + tag + ")");
+    }
+};
 
 OperatorTable parse_document(std::string_view bytes, const OperatorTableLimits &limits) {
     if (bytes.size() > limits.max_bytes)
@@ -238,7 +279,16 @@ OperatorTable parse_document(std::string_view bytes, const OperatorTableLimits &
     }
     std::vector<YAML::Node> docs;
     try {
-        docs = YAML::LoadAll(std::string(bytes));
+        const std::string text(bytes);
+        {
+            std::istringstream in(text);
+            YAML::Parser parser(in);
+            EventGuard guard;
+            while (parser.HandleNextDocument(guard)) {
+                if (guard.documents > 1) break;  // reported below with its line
+            }
+        }
+        docs = YAML::LoadAll(text);
     } catch (const YAML::Exception &e) {
         fail(TableError::syntax, e.mark.line >= 0 ? e.mark.line + 1 : 0,
              "column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
@@ -251,31 +301,32 @@ OperatorTable parse_document(std::string_view bytes, const OperatorTableLimits &
     if (!root.IsMap()) fail(TableError::syntax, line_of(root), "the table is not a JSON object / YAML mapping");
     check_duplicate_keys(root);
 
-    YAML::Node version, serial, generated, default_ttl, entries;
+    std::optional<YAML::Node> version, serial, generated, default_ttl, entries_opt;
     for (auto it = root.begin(); it != root.end(); ++it) {
         const std::string k = it->first.Scalar();
         if (k == "version") version = it->second;
         else if (k == "serial") serial = it->second;
         else if (k == "generated") generated = it->second;
         else if (k == "default-ttl") default_ttl = it->second;
-        else if (k == "entries") entries = it->second;
+        else if (k == "entries") entries_opt = it->second;
         else fail(TableError::schema, line_of(it->first), "unknown key '" + k + "'");
     }
     OperatorTable t;
-    if (!version.IsDefined()) fail(TableError::schema, line_of(root), "version is missing");
-    t.version = static_cast<uint32_t>(as_uint(version, "version", UINT32_MAX));
-    if (t.version != 1) fail(TableError::schema, line_of(version), "unsupported version " + std::to_string(t.version) + " (this CE reads version 1)");
-    if (!serial.IsDefined()) fail(TableError::schema, line_of(root), "serial is missing");
-    t.serial = as_uint(serial, "serial", UINT64_MAX);
-    if (!generated.IsDefined()) fail(TableError::schema, line_of(root), "generated is missing");
-    t.generated = as_string(generated, "generated");
+    if (!version.has_value()) fail(TableError::schema, line_of(root), "version is missing");
+    t.version = static_cast<uint32_t>(as_uint(*version, "version", UINT32_MAX));
+    if (t.version != 1) fail(TableError::schema, line_of(*version), "unsupported version " + std::to_string(t.version) + " (this CE reads version 1)");
+    if (!serial.has_value()) fail(TableError::schema, line_of(root), "serial is missing");
+    t.serial = as_uint(*serial, "serial", UINT64_MAX);
+    if (!generated.has_value()) fail(TableError::schema, line_of(root), "generated is missing");
+    t.generated = as_string(*generated, "generated");
     if (!is_rfc3339(t.generated))
-        fail(TableError::schema, line_of(generated), "generated: '" + t.generated + "' is not an RFC 3339 date-time");
-    if (default_ttl.IsDefined()) {
-        t.default_ttl = static_cast<uint32_t>(as_uint(default_ttl, "default-ttl", max_ttl));
-        if (t.default_ttl == 0) fail(TableError::schema, line_of(default_ttl), "default-ttl: must be at least 1");
+        fail(TableError::schema, line_of(*generated), "generated: '" + t.generated + "' is not an RFC 3339 date-time");
+    if (default_ttl.has_value()) {
+        t.default_ttl = static_cast<uint32_t>(as_uint(*default_ttl, "default-ttl", max_ttl));
+        if (t.default_ttl == 0) fail(TableError::schema, line_of(*default_ttl), "default-ttl: must be at least 1");
     }
-    if (!entries.IsDefined()) fail(TableError::schema, line_of(root), "entries is missing");
+    if (!entries_opt) fail(TableError::schema, line_of(root), "entries is missing");
+    const YAML::Node entries = *entries_opt;
     if (!entries.IsSequence()) fail(TableError::schema, line_of(entries), "entries: expected a list");
     if (entries.size() > limits.max_entries)
         fail(TableError::too_many_entries, line_of(entries), "entries: " + std::to_string(entries.size()) +

@@ -360,6 +360,16 @@ void TableManager::host_dual_stack(Ip4 host) {
         }
 }
 
+size_t TableManager::withdraw_learned() {
+    size_t n = 0;
+    for (auto &[id, e] : entries_)
+        if (e.source == xlat::EamtSource::learned && e.state == EntryState::valid) {
+            make_stale(e, StaleReason::manual);
+            n++;
+        }
+    return n;
+}
+
 void TableManager::tick() {
     uint64_t now = clock_.mono();
     std::vector<uint64_t> gone;

@@ -125,6 +125,9 @@ public:
     LearnResult learn(Ip4 host, const std::string &name, Ip4 v4, const Ip6 &v6, uint32_t ttl);
     // §5.2.13: the host was seen with IPv6; its learned entries go Stale.
     void host_dual_stack(Ip4 host);
+    // §5.2.1/§5.2.15: optimisation switched off: every learned entry goes Stale (pinned flows
+    // finish on their path, new flows take the PLAT). Returns how many.
+    size_t withdraw_learned();
 
     // §5.2.7 ageing: TTL expiry -> Stale; Stale with no pinned flow -> Invalid -> removed.
     void tick();

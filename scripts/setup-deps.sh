@@ -13,6 +13,7 @@ TEST_PKGS=(
   python3 python3-scapy python3-yaml tcpdump
   iproute2 iputils-ping traceroute procps psmisc
   unbound dnsutils dnsperf nginx-light tayga curl openssl
+  clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz, -Dfuzz=true)
 )
 
 want=()

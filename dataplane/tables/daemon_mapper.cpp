@@ -44,6 +44,7 @@ void DaemonMapper::begin_4to6(Ip4 src, Ip4 dst, uint8_t proto, uint16_t sport, u
     flow_ = nullptr;
     ctx_.active = flows_ != nullptr;
     ctx_.from_v4 = true;
+    ctx_.lookup_only = false;
     ctx_.host = src;
     ctx_.remote4 = dst;
     ctx_.proto = proto;
@@ -61,6 +62,7 @@ bool DaemonMapper::begin_6to4(const Ip6 &src, const Ip6 &dst, uint8_t proto, uin
         return false;
     ctx_.active = true;
     ctx_.from_v4 = false;
+    ctx_.lookup_only = false;
     ctx_.host = host;
     ctx_.remote6 = src;
     // Flows are keyed in IPv4 terms: an ICMPv6 echo reply belongs to the ICMP echo flow.
@@ -68,6 +70,22 @@ bool DaemonMapper::begin_6to4(const Ip6 &src, const Ip6 &dst, uint8_t proto, uin
     ctx_.host_port = dport;
     ctx_.remote_port = sport;
     ctx_.tcp_flags = tcp_flags;
+    return true;
+}
+
+void DaemonMapper::begin_4to6_error(Ip4 inner_src, Ip4 inner_dst, uint8_t inner_proto, uint16_t inner_sport,
+                                    uint16_t inner_dport) {
+    // The quoted packet went remote -> host: its source is the flow's remote.
+    begin_4to6(inner_dst, inner_src, inner_proto, inner_dport, inner_sport, 0);
+    ctx_.lookup_only = true;
+}
+
+bool DaemonMapper::begin_6to4_error(const Ip6 &inner_src, const Ip6 &inner_dst, uint8_t inner_proto,
+                                    uint16_t inner_sport, uint16_t inner_dport) {
+    // The quoted packet went host -> remote: its destination is the flow's remote.
+    if (!begin_6to4(inner_dst, inner_src, inner_proto, inner_dport, inner_sport, 0))
+        return false;
+    ctx_.lookup_only = true;
     return true;
 }
 
@@ -106,7 +124,8 @@ MapResult DaemonMapper::remote6_to_4(Ip4 host, const Ip6 &addr, Ip4 &out, uint32
 MapResult DaemonMapper::pinned_4to6(Ip4 addr, Ip6 &out) {
     FlowTuple t{ctx_.host, addr, ctx_.host_port, ctx_.remote_port, ctx_.proto};
     if (Flow *f = flows_->find(t)) {
-        FlowTable::touch(*f, now_, true, ctx_.tcp_flags);
+        if (!ctx_.lookup_only)
+            FlowTable::touch(*f, now_, true, ctx_.tcp_flags);
         flow_ = f;
         out = f->remote6;
         bump(counters_.flow_hits);
@@ -114,8 +133,10 @@ MapResult DaemonMapper::pinned_4to6(Ip4 addr, Ip6 &out) {
     }
     uint32_t id;
     MapResult r = remote4_to_6(ctx_.host, addr, out, id);
-    if (!r.ok())
+    if (!r.ok() || ctx_.lookup_only) {
+        bump(counters_.stateless);
         return r;
+    }
     FlowTable::Refusal why;
     Flow *f = flows_->create(t, out, r.path, id, now_, &why);
     if (!f) {
@@ -133,7 +154,8 @@ MapResult DaemonMapper::pinned_4to6(Ip4 addr, Ip6 &out) {
 
 MapResult DaemonMapper::pinned_6to4(const Ip6 &addr, Ip4 &out) {
     if (Flow *f = flows_->find6(ctx_.host, addr, ctx_.proto, ctx_.host_port, ctx_.remote_port)) {
-        FlowTable::touch(*f, now_, false, ctx_.tcp_flags);
+        if (!ctx_.lookup_only)
+            FlowTable::touch(*f, now_, false, ctx_.tcp_flags);
         flow_ = f;
         out = f->remote4;
         bump(counters_.flow_hits);
@@ -141,8 +163,10 @@ MapResult DaemonMapper::pinned_6to4(const Ip6 &addr, Ip4 &out) {
     }
     uint32_t id;
     MapResult r = remote6_to_4(ctx_.host, addr, out, id);
-    if (!r.ok())
+    if (!r.ok() || ctx_.lookup_only) {
+        bump(counters_.stateless);
         return r;
+    }
     FlowTuple t{ctx_.host, out, ctx_.host_port, ctx_.remote_port, ctx_.proto};
     FlowTable::Refusal why;
     Flow *f = flows_->create(t, addr, r.path, id, now_, &why);

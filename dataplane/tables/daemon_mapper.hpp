@@ -11,9 +11,10 @@
 // siit mode (RFC 7915 §6 + RFC 7757): every address through the global EAMT (valid entries),
 // else pool6. No flow state.
 //
-// The worker describes each packet before translating it (begin_4to6 / begin_6to4). Addresses the
-// translator asks about that are not the packet's own remote (the inner packet of an ICMP error,
-// hairpinning) are mapped statelessly by the same rules, without creating flows.
+// The worker describes each packet before translating it (begin_4to6 / begin_6to4; for ICMP errors
+// begin_*_error with the tuple of the packet quoted inside, so that errors about a pinned flow, Packet
+// Too Big included, follow the flow's path). Other addresses the translator asks about (routers
+// sending errors, hairpinning) are mapped statelessly by the same rules, without creating flows.
 #pragma once
 
 #include <atomic>
@@ -57,7 +58,15 @@ public:
     // Returns false (and maps statelessly) if dst is not inside the CLAT prefix.
     bool begin_6to4(const Ip6 &src, const Ip6 &dst, uint8_t proto, uint16_t sport, uint16_t dport,
                     uint8_t tcp_flags);
-    // Packets without a usable tuple (non-first fragments, ICMP errors): no flow lookup/creation.
+    // ICMP errors: the tuple of the quoted (inner) packet, in its own order. Flows are looked up,
+    // never created or refreshed, by errors. A 4->6 error comes from the LAN host about a packet it
+    // received (inner: remote -> host); a 6->4 error is about a packet the host sent (inner: host ->
+    // remote), from the remote or from a router on the way.
+    void begin_4to6_error(Ip4 inner_src, Ip4 inner_dst, uint8_t inner_proto, uint16_t inner_sport,
+                          uint16_t inner_dport);
+    bool begin_6to4_error(const Ip6 &inner_src, const Ip6 &inner_dst, uint8_t inner_proto, uint16_t inner_sport,
+                          uint16_t inner_dport);
+    // Packets without a usable tuple (non-first fragments): no flow lookup/creation.
     void begin_stateless() { ctx_.active = false; flow_ = nullptr; }
 
     // The flow the current packet was translated through (after translation), or null.
@@ -72,6 +81,7 @@ private:
     struct PacketContext {
         bool active = false;
         bool from_v4 = false;
+        bool lookup_only = false;  // ICMP error: find the flow, never create or refresh it
         Ip4 host = 0;
         Ip4 remote4 = 0;  // 4->6 only
         Ip6 remote6;      // 6->4 only

@@ -40,7 +40,8 @@ namespace eamclat::xlat {
     X(drop_output_full, "Output has no slot left for the packet or its fragments")  \
     X(drop_udp_checksum_zero_ipv6, "IPv6 UDP checksum zero, invalid in IPv6 (RFC 8200 §8.1)")      \
     X(drop_icmp6_bad_checksum, "ICMPv6 checksum wrong: not recomputed over a corrupt message")     \
-    X(drop_routing_header, "IPv6 Routing header with Segments Left != 0 and no ICMPv6 error may be sent")
+    X(drop_routing_header, "IPv6 Routing header with Segments Left != 0 and no ICMPv6 error may be sent") \
+    X(drop_src_illegal, "IPv4 source not a unicast host (0/8, 127/8, 224/4, 240/4): RFC 7915 §4.1")
 
 enum class Fate : uint8_t {
 #define EAMCLAT_X(name, desc) name,

@@ -25,6 +25,10 @@ void set_fragment_header(uint8_t *ip, uint32_t total_len, uint32_t offset, bool 
 Result fragment_ipv4(const Context &ctx, rte_mbuf *m, Output &out, uint32_t total_len, uint32_t mtu, Path path) {
     // Fragment payloads are multiples of 8 bytes (RFC 791); an MTU under 28 leaves none.
     uint32_t piece = mtu > ipv4_header_len ? (mtu - ipv4_header_len) & ~7u : 0;
+    // Each fragment is one segment: with jumbo MTUs, smaller fragments rather than chains.
+    uint32_t room = rte_pktmbuf_data_room_size(ctx.pool);
+    room = room > RTE_PKTMBUF_HEADROOM + ipv4_header_len ? room - RTE_PKTMBUF_HEADROOM - ipv4_header_len : 0;
+    if (piece > (room & ~7u)) piece = room & ~7u;
     if (piece == 0) return drop(m, Fate::drop_fragment_too_big);
     uint32_t payload = total_len - ipv4_header_len;
     uint32_t count = (payload + piece - 1) / piece;

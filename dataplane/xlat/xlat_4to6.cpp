@@ -56,6 +56,25 @@ Fate parse_ipv4(rte_mbuf *m, Ip4Header &h) {
     return Fate::translated_4to6;
 }
 
+// RFC 1812 §5.3.7 martian sources: this network (0/8), loopback (127/8), multicast (224/4) and
+// class E with the limited broadcast (240/4). Directed broadcasts cannot be known here.
+bool is_illegal_source(Ip4 a) {
+    uint8_t first = static_cast<uint8_t>(a >> 24);
+    return first == 0 || first == 127 || first >= 224;
+}
+
+// §4.1 copies the Protocol into Next Header and §4.5 forwards every transport protocol, with two
+// exceptions. IGMP: "SHOULD be silently dropped" (§4.2). Numbers that IPv6 reads as something
+// other than a transport (Hop-by-Hop 0, Routing 43, Fragment 44, Destination Options 60) or as
+// ICMPv6 (58, which IPv4 never carries): copied, they would make the IPv6 receiver parse bytes an
+// IPv4 sender wrote as IPv6 headers or ICMPv6 (e.g. forge fragments or Neighbor Discovery).
+bool translatable_protocol(uint8_t proto) {
+    switch (proto) {
+    case 0: case 2: case 43: case 44: case 58: case 60: return false;
+    default: return true;
+    }
+}
+
 // RFC 7915 §4.1: "if an unexpired source route option is present, then the packet MUST instead
 // be discarded". LSRR (131) and SSRR (137) are unexpired while pointer <= length (RFC 791).
 // Other options, and malformed option lists, are ignored as §4.1 says.
@@ -78,6 +97,9 @@ bool has_unexpired_source_route(const uint8_t *opt, uint32_t len) {
 }
 
 // §4.1 Source/Destination Address, §6; RFC 7757 §4.2.1 rule 1 for non-error packets.
+// Untranslatable addresses are dropped silently: §4.1 says so for illegal sources, and the
+// optional §4.4 error (Type 3 Code 13) is left out as Jool does, since nothing configures or
+// rate-limits it (§4.4 asks for both).
 Fate map_addresses(const Context &ctx, const Ip4Header &h, const Pass4to6 &pass, Addresses &a) {
     MapFlags src_flags;
     src_flags.no_eamt = simple_hairpin_rules(ctx, pass);
@@ -198,6 +220,13 @@ Result translate_4to6_pass(const Context &ctx, rte_mbuf *m, Output &out, const P
     Fate fate = parse_ipv4(m, h);
     if (fate != Fate::translated_4to6) return drop(m, fate);
 
+    // §4.1: "If the translator gets an illegal source address (e.g., 0.0.0.0, 127.0.0.1, etc.),
+    // the translator SHOULD silently discard the packet (as discussed in Section 5.3.7 of
+    // [RFC1812])" -- except in ICMP errors, whose source "will be translated for the purpose of
+    // trouble shooting".
+    if (!h.icmp_error && is_illegal_source(h.src)) return drop(m, Fate::drop_src_illegal);
+    if (!translatable_protocol(h.proto)) return drop(m, Fate::drop_unsupported_protocol);
+
     if (h.ihl > 20) {
         const uint8_t *opt = rte_pktmbuf_mtod_offset(m, const uint8_t *, 20);
         if (has_unexpired_source_route(opt, h.ihl - 20))
@@ -213,11 +242,11 @@ Result translate_4to6_pass(const Context &ctx, rte_mbuf *m, Output &out, const P
     // is modified so that the error quotes it as received. ICMP errors shrink to 1280 bytes when
     // translated; finish() checks their final size.
     if (h.df && !h.icmp_error) {
-        uint32_t overhead = ipv6_header_len - h.ihl + (h.is_fragment() ? fragment_header_len : 0);
-        if (h.total_len + overhead > ctx.config->ipv6_mtu) {
+        uint32_t frag_len = h.is_fragment() ? fragment_header_len : 0;
+        if (ipv6_header_len + frag_len + (h.total_len - h.ihl) > ctx.config->ipv6_mtu) {
             // The largest IPv4 packet that fits after translation (ipv6_mtu - 20 for a plain
             // packet, as §4.1 / §7 of RFC 7915 expect).
-            uint32_t mtu = ctx.config->ipv6_mtu - (ipv6_header_len - 20 + (h.is_fragment() ? fragment_header_len : 0));
+            uint32_t mtu = ctx.config->ipv6_mtu - (ipv6_header_len - 20 + frag_len);
             return send_icmp4_error(ctx, m, out, h, 3, 4, mtu & 0xffff, Fate::drop_fragment_too_big);
         }
     }

@@ -15,7 +15,9 @@ The address plan is shared with tests/bench/bench.cpp (keep both in sync; both c
 Packet kinds:
   udp64     4->6: 64-byte frames (60 bytes without FCS) of IPv4 UDP   -> 84-byte IPv6 frames
             6->4: 84-byte frames of IPv6 UDP                           -> 64-byte IPv4 frames
-  imix      4->6 TCP (ACK, established), simple IMIX 7:4:1 of 64/594/1518-byte frames
+            (--frame-size for the other RFC 2544 sizes: the IPv4 frame's size, the IPv6 one 20 more)
+  imix      4->6 TCP (ACK, established), simple IMIX 7:4:1 of 64/594/1498-byte frames (1498: the
+            largest IPv4 frame whose translation fits a 1500-byte IPv6 MTU)
   icmperr   4->6: ICMPv4 port unreachable from a LAN host about a packet of the remote
             6->4: ICMPv6 port unreachable from the remote about a packet of the LAN host
 Each packet picks (uniformly at random, fixed seed) an EAMT entry, or a flow when --flows is given.
@@ -115,23 +117,30 @@ class Plan:
         return 1 + rng.randrange(HOSTS), rng.randrange(self.eamt), 1024 + rng.randrange(64000)
 
 
+FRAME = {'size': 64}  # --frame-size: IPv4 frame on the wire, FCS included
+
+
 def udp64_4to6(p, rng):
     h, e, hp = p.pick(rng)
     src, dst = host4(h), p.base4 + e
-    # 60-byte frame = 14 + 20 + 8 + 18 payload (64 bytes on the wire with the FCS)
-    l4 = udp4(src, dst, hp, 53, b'\0' * 18)
+    # 64-byte frame on the wire = 14 + 20 + 8 + 18 payload + 4 FCS (not in the pcap)
+    l4 = udp4(src, dst, hp, 53, b'\0' * (FRAME['size'] - 4 - 14 - 20 - 8))
     return eth(LAN_MAC, host_mac(h), 0x0800, ipv4_header(src, dst, 17, len(l4)) + l4)
 
 
 def udp64_6to4(p, rng):
     h, e, hp = p.pick(rng)
     src, dst = ip6_entry(e), clat6(host4(h))
-    # 80-byte frame = 14 + 40 + 8 + 18 payload: the 6->4 translation of a 64-byte IPv4 frame
-    l4 = udp6(src, dst, 53, hp, b'\0' * 18)
+    # 84-byte frame on the wire = 14 + 40 + 8 + 18 payload + 4 FCS: what a 64-byte IPv4 frame
+    # becomes 4->6, and becomes again 6->4
+    l4 = udp6(src, dst, 53, hp, b'\0' * (FRAME['size'] - 4 - 14 - 20 - 8))
     return eth(WAN_MAC, GW_MAC, 0x86dd, ipv6_header(src, dst, 17, len(l4)) + l4)
 
 
-IMIX = [60] * 7 + [590] * 4 + [1514]  # simple IMIX 7:4:1 (64/594/1518 bytes with the FCS)
+# Simple IMIX 7:4:1 of 64/594/1518-byte frames, except that the large frame is 1498 bytes: a
+# 1500-byte IPv4 packet becomes 1520 bytes of IPv6, over the 1500-byte IPv6 MTU, and is answered
+# with an ICMPv4 "fragmentation needed" (RFC 7915 §4 / RFC 1191) instead of being translated.
+IMIX = [60] * 7 + [590] * 4 + [1494]
 
 
 def imix_4to6(p, rng):
@@ -183,8 +192,14 @@ def main():
     ap.add_argument('--flows', type=int, default=0, help='pick packets among this many pre-created flows')
     ap.add_argument('--packets', type=int, required=True, help='distinct packets in the pcap')
     ap.add_argument('--seed', type=int, default=2544)
+    ap.add_argument('--frame-size', type=int, default=64,
+                    help='udp64 kind: size of the IPv4 frame (FCS included) of the 4->6 packet or of the 6->4 result '
+                         '(RFC 2544 §9.1 / RFC 8219 §5.1 sizes: 64 128 256 512 1024 1280 1518)')
     ap.add_argument('-o', '--output', required=True)
     a = ap.parse_args()
+    if not 64 <= a.frame_size <= 1518:
+        sys.exit('--frame-size must be 64..1518')
+    FRAME['size'] = a.frame_size
     gen = KINDS.get((a.kind, a.direction))
     if gen is None:
         sys.exit(f'no {a.kind} generator for {a.direction}')

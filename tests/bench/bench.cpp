@@ -15,6 +15,8 @@
 // The address plan (EAMT entry i, flow f, MACs) is the one scripts/bench/make_pcap.py writes
 // packets for; keep both in sync.
 #include <malloc.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -226,13 +228,34 @@ struct alignas(RTE_CACHE_LINE_SIZE) LoopStats {
     uint64_t busy_cycles = 0;  // rte_rdtsc around handle + drain
 };
 
+// Per-burst cycles per packet, in bins of 4 cycles, weighted by packets: its median is what a
+// packet costs when the worker has the core, whatever else the machine runs (a burst is a few
+// microseconds, a preemption lands in few of them), where the mean is inflated by every one.
+constexpr unsigned hist_bins = 2048, hist_bin_cycles = 4;
+
 struct LoopArgs {
     dp::Worker *worker;
     tables::DaemonMapper *mapper;
     rte_rcu_qsbr *qsbr;
     const std::atomic<bool> *stop;
+    const std::atomic<bool> *measuring;
     LoopStats stats;
+    std::atomic<pid_t> tid{0};
+    std::vector<uint64_t> hist = std::vector<uint64_t>(hist_bins);
 };
+
+// Nanoseconds the thread has spent on a CPU (scheduler statistics): the core share the worker
+// actually got, on a machine it shares with other work.
+uint64_t thread_cpu_ns(pid_t tid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", static_cast<int>(tid));
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    unsigned long long ns = 0;
+    if (fscanf(f, "%llu", &ns) != 1) ns = 0;
+    fclose(f);
+    return ns;
+}
 
 void publish(uint64_t &c, uint64_t v) { __atomic_store_n(&c, v, __ATOMIC_RELAXED); }
 uint64_t load(const uint64_t &c) { return __atomic_load_n(&c, __ATOMIC_RELAXED); }
@@ -243,6 +266,8 @@ int worker_loop(void *arg) {
     auto *a = static_cast<LoopArgs *>(arg);
     dp::Worker &w = *a->worker;
     const dp::WorkerSetup &s = w.setup();
+    a->tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
+    uint64_t *hist = a->hist.data();
     rte_rcu_qsbr_thread_register(a->qsbr, 0);
     rte_rcu_qsbr_thread_online(a->qsbr, 0);
     rte_mbuf *pkts[dp::Worker::burst];
@@ -265,8 +290,11 @@ int worker_loop(void *arg) {
                     rte_prefetch0(rte_pktmbuf_mtod(pkts[i + dp::Worker::prefetch_ahead], void *));
                 w.handle(static_cast<PortRole>(r), pkts[i], now);
             }
-            busy += rte_rdtsc() - t0;
+            const uint64_t spent = rte_rdtsc() - t0;
+            busy += spent;
             packets += n;
+            if (a->measuring->load(std::memory_order_relaxed))
+                hist[RTE_MIN(spent / n / hist_bin_cycles, uint64_t{hist_bins - 1})] += n;
         }
         if (received == 0 || now - last_drain >= s.drain_tsc) {
             const uint64_t t0 = rte_rdtsc();
@@ -285,7 +313,7 @@ int worker_loop(void *arg) {
 }
 
 struct Sample {
-    uint64_t tsc, packets, busy, sent, rx;
+    uint64_t tsc, packets, busy, sent, cpu_ns;
 };
 
 int run_pipeline(const Options &o) {
@@ -345,7 +373,7 @@ int run_pipeline(const Options &o) {
     classify.has_clat_prefix = true;
     classify.clat_prefix = *cfg.clat_prefix;
 
-    std::atomic<bool> stop{false};
+    std::atomic<bool> stop{false}, measuring{false};
     dp::WorkerSetup s;
     s.index = 0;
     s.classify = &classify;
@@ -372,15 +400,15 @@ int run_pipeline(const Options &o) {
         std::string err;
         if (!dp::start_port(p, err)) die(err);
     }
-    LoopArgs args{worker.get(), &mapper, rcu.qsbr(), &stop, {}};
+    LoopArgs args{worker.get(), &mapper, rcu.qsbr(), &stop, &measuring, {}};
     if (rte_eal_remote_launch(worker_loop, &args, worker_lcore) != 0) die("cannot launch the worker");
 
-    const unsigned out_role = o.four_to_six ? 1 : 0, in_role = o.four_to_six ? 0 : 1;
+    const unsigned out_role = o.four_to_six ? 1 : 0;
     const dp::WorkerCounters &wc = worker->counters();
     auto sample = [&] {
         return Sample{rte_rdtsc(), load(args.stats.packets), load(args.stats.busy_cycles),
                       dp::read_counter(wc.egress[out_role][static_cast<unsigned>(dp::Egress::sent)]),
-                      dp::read_counter(wc.rx[in_role])};
+                      thread_cpu_ns(args.tid.load())};
     };
 
     // The control thread: EAMT churn (remove an entry, add it back: two updates) spread over 1 ms
@@ -393,7 +421,10 @@ int run_pipeline(const Options &o) {
         const uint64_t end = rte_rdtsc() + static_cast<uint64_t>(secs * static_cast<double>(hz));
         uint64_t next = rte_rdtsc();
         while (rte_rdtsc() < end) {
-            while (rte_rdtsc() < next) rte_pause();
+            // Sleep, as the daemon's control thread does between its 1 ms timer ticks: a spinning
+            // main lcore would take CPU time from the worker on a machine with other work.
+            const uint64_t t = rte_rdtsc();
+            if (t < next) rte_delay_us_sleep(static_cast<unsigned>((next - t) * 1000000 / hz));
             next += slice;
             if (o.churn > 0) {
                 owed += o.churn / 1000.0;
@@ -415,31 +446,46 @@ int run_pipeline(const Options &o) {
 
     control(o.warmup);
     const uint64_t updates0 = updates;
+    while (args.tid.load() == 0) rte_pause();
+    measuring.store(true);
     const Sample a = sample();
     control(o.seconds);
     const Sample b = sample();
+    measuring.store(false);
     const uint64_t churn_updates = updates - updates0;
     stop.store(true, std::memory_order_release);
     rte_eal_mp_wait_lcore();
 
     // Every frame received must have left as exactly one translated packet (no fragments, no
     // errors generated in these cases): loss counts what did not, whatever the reason.
-    uint64_t rx_total = 0, sent_total = 0, tx_full = 0;
+    uint64_t rx_total = load(args.stats.packets), sent_total = 0, tx_full = 0;
     for (unsigned r = 0; r < dp::port_role_count; ++r) {
-        rx_total += wc.rx[r];
         sent_total += wc.egress[r][static_cast<unsigned>(dp::Egress::sent)];
         tx_full += wc.egress[r][static_cast<unsigned>(dp::Egress::dropped_tx_full)];
     }
     const double secs = static_cast<double>(b.tsc - a.tsc) / static_cast<double>(hz);
     const uint64_t pk = b.packets - a.packets;
+    const double cpu_secs = static_cast<double>(b.cpu_ns - a.cpu_ns) / 1e9;
+    uint64_t hist_total = 0, acc = 0;
+    for (uint64_t v : args.hist) hist_total += v;
+    double p50 = 0, p10 = 0;
+    for (unsigned i = 0; i < hist_bins && hist_total; ++i) {
+        const uint64_t before = acc;
+        acc += args.hist[i];
+        const double mid = (i + 0.5) * hist_bin_cycles;
+        if (before < hist_total / 10 && acc >= hist_total / 10) p10 = mid;
+        if (before < hist_total / 2 && acc >= hist_total / 2) p50 = mid;
+    }
     printf("{\"direction\": \"%s\", \"eamt\": %u, \"flows\": %u, \"churn_rate\": %.0f, \"seconds\": %.3f, "
-           "\"mpps\": %.4f, \"rx_mpps\": %.4f, \"cycles_per_packet\": %.1f, \"core_cycles_per_packet\": %.1f, "
+           "\"mpps\": %.4f, \"cpu_share\": %.3f, \"mpps_per_core\": %.4f, \"cycles_per_packet_mean\": %.1f, "
+           "\"cycles_per_packet_p50\": %.1f, \"cycles_per_packet_p10\": %.1f, \"core_cycles_per_packet\": %.1f, "
            "\"tsc_hz\": %" PRIu64 ", \"churn_updates\": %" PRIu64 ", \"churn_updates_per_s\": %.0f, "
            "\"rx_total\": %" PRIu64 ", \"sent_total\": %" PRIu64 ", \"loss\": %" PRId64 ", \"tx_full\": %" PRIu64,
            o.four_to_six ? "4to6" : "6to4", o.eamt, o.flows, o.churn, secs,
-           static_cast<double>(b.sent - a.sent) / secs / 1e6, static_cast<double>(b.rx - a.rx) / secs / 1e6,
-           pk ? static_cast<double>(b.busy - a.busy) / static_cast<double>(pk) : 0.0,
-           pk ? static_cast<double>(b.tsc - a.tsc) / static_cast<double>(pk) : 0.0, hz, churn_updates,
+           static_cast<double>(b.sent - a.sent) / secs / 1e6, cpu_secs / secs,
+           cpu_secs > 0 ? static_cast<double>(b.sent - a.sent) / cpu_secs / 1e6 : 0.0,
+           pk ? static_cast<double>(b.busy - a.busy) / static_cast<double>(pk) : 0.0, p50, p10,
+           pk ? cpu_secs * static_cast<double>(hz) / static_cast<double>(pk) : 0.0, hz, churn_updates,
            static_cast<double>(churn_updates) / secs, rx_total, sent_total,
            static_cast<int64_t>(rx_total) - static_cast<int64_t>(sent_total), tx_full);
     printf(", \"fates\": {");

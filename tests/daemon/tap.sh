@@ -6,7 +6,8 @@
 #   tests/daemon/tap.sh [path/to/eamclat]     (default: build/control/eamclat)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-bin=${1:-$here/../../build/control/eamclat}
+bin=${1:-$here/../../build}
+[ -d "$bin" ] && bin=$bin/control/eamclat  # a build directory (scripts/test.sh) or the binary
 py=/usr/bin/python3
 [ "$(id -u)" -eq 0 ] || { echo "tap.sh: needs root (network namespace, TAP devices): SKIP"; exit 77; }
 work=$(mktemp -d /tmp/eamclat-tap.XXXXXX)

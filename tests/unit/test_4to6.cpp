@@ -310,6 +310,17 @@ TEST_CASE("RFC 7915 §4.5: other transport protocols are forwarded with Next Hea
     }
 }
 
+TEST_CASE("RFC 7915 §4.2 IGMP silently dropped; IPv6 extension-header and ICMPv6 numbers not forwarded",
+          "[x46][4.2][4.5]") {
+    Fixture f;
+    for (uint8_t proto : {uint8_t{2}, uint8_t{0}, uint8_t{43}, uint8_t{44}, uint8_t{58}, uint8_t{60}}) {
+        INFO("protocol " << int(proto));
+        pc::V4 h = h4(proto);
+        h.ttl = 1;  // IGMP is sent with TTL 1: no Time Exceeded either
+        CHECK(f.fate(pc::ipv4(h, pattern(16))) == Fate::drop_unsupported_protocol);
+    }
+}
+
 TEST_CASE("RFC 7915 §4.1 Hop Limit: TTL decremented; TTL <= 1 answered with ICMPv4 Time Exceeded (§4.4)",
           "[x46][4.1][4.4]") {
     Fixture f;
@@ -360,13 +371,13 @@ TEST_CASE("RFC 7915 §4.4: no ICMPv4 error about an ICMP error, a non-first frag
         h.frag_offset = 100;
         CHECK(f.fate(pc::ipv4(h, pattern(16))) == Fate::drop_ttl_expired_no_error);
     }
-    SECTION("sources that are not a single host") {
+    SECTION("sources that are not a single host: discarded before anything else (§4.1)") {
         for (const auto &src : {std::array<uint8_t, 4>{0, 0, 0, 0}, std::array<uint8_t, 4>{127, 0, 0, 1},
                                 std::array<uint8_t, 4>{224, 0, 0, 5}, std::array<uint8_t, 4>{255, 255, 255, 255},
                                 std::array<uint8_t, 4>{240, 1, 2, 3}}) {
             pc::V4 h = h4(17, src.data());
             h.ttl = 1;
-            CHECK(f.fate(pc::ipv4(h, pc::udp(src.data(), B4, 4, 1, 2, {}))) == Fate::drop_ttl_expired_no_error);
+            CHECK(f.fate(pc::ipv4(h, pc::udp(src.data(), B4, 4, 1, 2, {}))) == Fate::drop_src_illegal);
         }
     }
     SECTION("multicast destination") {
@@ -374,6 +385,29 @@ TEST_CASE("RFC 7915 §4.4: no ICMPv4 error about an ICMP error, a non-first frag
         pc::V4 h = h4(17, A4, mc);
         h.ttl = 1;
         CHECK(f.fate(pc::ipv4(h, pc::udp(A4, mc, 4, 1, 2, {}))) == Fate::drop_ttl_expired_no_error);
+    }
+}
+
+TEST_CASE("RFC 7915 §4.1: illegal sources silently discarded, but translated in ICMP errors", "[x46][4.1]") {
+    Fixture f;
+    for (const auto &src : {std::array<uint8_t, 4>{0, 0, 0, 0}, std::array<uint8_t, 4>{0, 1, 2, 3},
+                            std::array<uint8_t, 4>{127, 0, 0, 1}, std::array<uint8_t, 4>{127, 255, 0, 9},
+                            std::array<uint8_t, 4>{224, 0, 0, 1}, std::array<uint8_t, 4>{239, 255, 255, 250},
+                            std::array<uint8_t, 4>{240, 0, 0, 1}, std::array<uint8_t, 4>{255, 255, 255, 255}}) {
+        CHECK(f.fate(pc::ipv4(h4(17, src.data()), pc::udp(src.data(), B4, 4, 1, 2, {}))) == Fate::drop_src_illegal);
+        CHECK(f.fate(pc::ipv4(h4(1, src.data()), pc::icmp4(8, 0, 0, {}))) == Fate::drop_src_illegal);
+        f.mapper.calls.clear();
+    }
+    // Edges of the illegal blocks are legal.
+    for (const auto &src : {std::array<uint8_t, 4>{1, 0, 0, 0}, std::array<uint8_t, 4>{126, 255, 255, 255},
+                            std::array<uint8_t, 4>{128, 0, 0, 0}, std::array<uint8_t, 4>{223, 255, 255, 255}}) {
+        CHECK(f.fate(pc::ipv4(h4(17, src.data()), pc::udp(src.data(), B4, 4, 1, 2, {}))) == Fate::translated_4to6);
+    }
+    SECTION("an ICMP error from 127.0.0.1 is translated") {
+        const uint8_t lo[4] = {127, 0, 0, 1};
+        const uint8_t lo6[16] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 127, 0, 0, 1};
+        Bytes in = pc::ipv4(h4(1, lo, B4), pc::icmp4(3, 1, 0, inner_udp4(pattern(8))));
+        CHECK(f.run(in).only() == pc::ipv6(h6(58, lo6, B6), pc::icmp6(lo6, B6, 1, 0, 0, inner_udp6(pattern(8)))));
     }
 }
 
@@ -455,9 +489,9 @@ TEST_CASE("RFC 7915 §4.1: an IPv4 fragment gets a Fragment header (offset, M, i
     SECTION("middle fragment of TCP: payload untouched") {
         h.proto = 6;
         h.mf = true;
-        h.frag_offset = 0x1fff;
+        h.frag_offset = 0x1ffd;
         Bytes chunk = pattern(16, 9);
-        CHECK(f.run(pc::ipv4(h, chunk)).only() == pc::ipv6_fragment(h6(6), {0x1fff, true, 0xabcd}, chunk));
+        CHECK(f.run(pc::ipv4(h, chunk)).only() == pc::ipv6_fragment(h6(6), {0x1ffd, true, 0xabcd}, chunk));
     }
     SECTION("first fragment too short for the transport header") {
         h.mf = true;
@@ -1092,8 +1126,8 @@ TEST_CASE("RFC 7915 §4 input validation: truncation, version, IHL, total length
     SECTION("a fragment reaching beyond 65535 bytes") {
         pc::V4 h = h4(17);
         h.frag_offset = 0x1fff;  // 65528
-        CHECK(f.fate(pc::ipv4(h, pattern(8))) == Fate::translated_4to6);
-        CHECK(f.fate(pc::ipv4(h, pattern(16))) == Fate::drop_bad_length);
+        CHECK(f.fate(pc::ipv4(h, pattern(7))) == Fate::translated_4to6);  // ends at byte 65535
+        CHECK(f.fate(pc::ipv4(h, pattern(8))) == Fate::drop_bad_length);
     }
     SECTION("header checksum") {
         for (size_t i = 0; i < 20; ++i) {

@@ -5,9 +5,19 @@
 // checksum.hpp) and compared byte for byte. The IPv4 Identification of unfragmented packets of at
 // most 1260 bytes is the translator's own generator (RFC 7915 §5.1): those tests take it from the
 // output (adopt_ids) and a dedicated test checks its properties.
+//
+// RFC 7915 §5 requirements without a test here:
+//  - §5 "packets belonging to the same flow leave the translator in the same order": one call
+//    translates one packet; ordering is the caller's (one RX queue -> one lcore).
+//  - §5.4 errors for every discarded packet (Type 1 Code 1, SHOULD) and the administrator's
+//    choice to send/rate-limit/suppress them: not implemented (no Config knob yet); the
+//    translator sends the errors §5.1 names (Time Exceeded, Parameter Problem, Packet Too Big).
+//  - §5.5 DCCP and other transports' checksums: OPTIONAL, not updated (tested: forwarded as is).
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -217,6 +227,9 @@ public:
     };
     std::vector<Eam> eamt;
     int v6_calls = 0;
+    // Makes the IPv4 -> IPv6 mapping of one address disagree with the reverse one (a broken
+    // configuration), to provoke a hairpinning loop.
+    std::optional<std::pair<Ip4, Ip6>> asymmetric;
 
     MapResult v6_to_v4(const Ip6 &a, Role role, MapFlags flags, Ip4 &out) override {
         v6_calls++;
@@ -235,6 +248,10 @@ public:
         return {};
     }
     MapResult v4_to_v6(Ip4 a, Role, MapFlags flags, Ip6 &out) override {
+        if (asymmetric && asymmetric->first == a && !flags.no_eamt) {
+            out = asymmetric->second;
+            return {Path::eamt_static};
+        }
         if (!flags.no_eamt)
             for (const Eam &e : eamt)
                 if (e.v4 == a) {
@@ -511,6 +528,54 @@ TEST_CASE("RFC 7915 §5.1: hop limit exhausted -> ICMPv6 Time Exceeded", "[6to4]
     }
 }
 
+TEST_CASE("RFC 7915 §5.4: source address of the ICMPv6 errors the translator sends", "[6to4]") {
+    Fixture f;
+    Bytes in = udp_in(1);
+    SECTION("clat mode: 192.0.0.8 in the CLAT prefix") {
+        f.cfg.mode = Mode::clat;
+        f.cfg.clat_prefix = Prefix6::parse("2001:db8:c1a7::/96");
+        expect_icmp6_error(run(f, in), icmp6_error(ip6("2001:db8:c1a7::c000:8"), in, 3, 0, 0));
+    }
+    SECTION("no prefix at all: the destination the sender used") {
+        f.cfg.pool6.reset();
+        expect_icmp6_error(run(f, in), icmp6_error(D6, in, 3, 0, 0));
+    }
+    SECTION("a /128 rfc6791v6_prefix is used as is") {
+        f.cfg.rfc6791v6_prefix = Prefix6::parse("2001:db8::64");
+        expect_icmp6_error(run(f, in), icmp6_error(ip6("2001:db8::64"), in, 3, 0, 0));
+    }
+    SECTION("no headroom: the headers get a segment of their own") {
+        unsigned before = pool_in_use();
+        rte_mbuf *m = rte_pktmbuf_alloc(eamclat::test::g_pool);
+        REQUIRE(m);
+        m->data_off = 0;
+        uint8_t *p = reinterpret_cast<uint8_t *>(rte_pktmbuf_append(m, static_cast<uint16_t>(in.size())));
+        REQUIRE(p);
+        memcpy(p, in.data(), in.size());
+        Output out;
+        Result r = translate_6to4(f.ctx, m, out);
+        CHECK(r.fate == Fate::icmp6_error_sent);
+        REQUIRE(out.n == 1);
+        CHECK(out.pkts[0].m->nb_segs == 2);
+        CHECK(mbuf_bytes(out.pkts[0].m) == icmp6_error(XLAT6, in, 3, 0, 0));
+        rte_pktmbuf_free(out.pkts[0].m);
+        CHECK(pool_in_use() == before);
+    }
+}
+
+TEST_CASE("Translator contract: a full Output drops the packet without leaking it", "[6to4]") {
+    Fixture f;
+    unsigned before = pool_in_use();
+    for (const Bytes &in : {udp_in(), udp_in(1)}) {
+        Output out;
+        out.n = Output::max;  // slots taken by earlier packets of the caller's batch
+        Result r = translate_6to4(f.ctx, make_mbuf(in), out);
+        CHECK(r.fate == Fate::drop_output_full);
+        CHECK(out.n == Output::max);
+    }
+    CHECK(pool_in_use() == before);
+}
+
 TEST_CASE("RFC 7915 §5.1: untranslatable source or destination", "[6to4]") {
     Fixture f;
     expect_drop(run(f, ipv6(U6, D6, 17, 64, udp6(U6, D6, 1, 2, payload20))), Fate::drop_src_untranslatable);
@@ -616,6 +681,21 @@ TEST_CASE("RFC 7915 §5.1.1: fragments keep ID (low 16 bits), MF, offset; DF=0",
         REQUIRE(r.pkts.size() == 2);
         CHECK(r.pkts[0] == ipv4(S4, D4, 17, 63, head(data, 976), 0, 0x55, 0x2000 | 100));
         CHECK(r.pkts[1] == ipv4(S4, D4, 17, 63, Bytes(data.begin() + 976, data.end()), 0, 0x55, 0x2000 | 222));
+    }
+    SECTION("jumbo MTU: fragments no larger than one mbuf segment") {
+        f.cfg.ipv4_mtu = 9000;
+        Bytes data = pattern(9100);
+        Bytes in = ipv6(S6, D6, 44, 64, cat({ext_fragment(17, 8000, false, 0x77), data}));
+        Run r = run(f, in, 2000);
+        uint32_t piece = (RTE_MBUF_DEFAULT_DATAROOM - 20) & ~7u;  // the test pool's segments
+        REQUIRE(r.pkts.size() == (9100 + piece - 1) / piece);
+        for (size_t i = 0; i < r.pkts.size(); i++) {
+            size_t off = i * piece;
+            size_t len = std::min<size_t>(piece, data.size() - off);
+            Bytes part(data.begin() + static_cast<long>(off), data.begin() + static_cast<long>(off + len));
+            bool more = i + 1 < r.pkts.size();
+            CHECK(r.pkts[i] == ipv4(S4, D4, 17, 63, part, 0, 0x77, static_cast<uint16_t>((more ? 0x2000 : 0) | (8000 + off) / 8)));
+        }
     }
     SECTION("nested Fragment header and extension headers after it are dropped") {
         Bytes nested = ipv6(S6, D6, 44, 64, cat({ext_fragment(44, 0, true, 1), ext_fragment(17, 0, true, 1), pattern(16)}));
@@ -972,4 +1052,14 @@ TEST_CASE("RFC 7757 §4.2.2: intrinsic hairpinning, condition set B (Figure 9)",
     Bytes inner_final = ipv6(S6, d_pref, 17, 50, udp6(S6, d_pref, 5000, 53, payload20));
     Bytes expected = ipv6(pool_src, S6, 58, 63, icmp6(pool_src, S6, 1, 0, 0, inner_final));
     CHECK(r.pkts[0] == expected);
+}
+
+TEST_CASE("RFC 7757 §4.2.2: a second pass that would hairpin again is dropped", "[6to4][hairpin]") {
+    Fixture f;
+    // 192.0.2.2 maps to 64:ff9b::c000:203, which is pool6 for 192.0.2.3, also an EAM: the
+    // hairpinned packet would come straight back.
+    f.mapper.eamt.push_back({ip6("2001:db8:cccc::c"), ip4("192.0.2.3"), true, Role::source});
+    f.mapper.asymmetric = std::make_pair(B4, ip6("64:ff9b::c000:203"));
+    const Ip6 to = ip6("64:ff9b::c000:202");
+    expect_drop(run(f, ipv6(S6, to, 17, 64, udp6(S6, to, 5000, 53, payload20))), Fate::drop_hairpin_loop);
 }

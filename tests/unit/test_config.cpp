@@ -145,6 +145,24 @@ TEST_CASE("clat.yaml and a full daemon config", "[config]") {
     CHECK(cfg->control.state_dir == "/tmp/eamclat-state");
     CHECK(cfg->control.log_level == "debug");
     CHECK(cfg->control.cmdline_file == "/etc/eamclat/startup.cmds");
+    CHECK(cfg->dns.enabled);
+    CHECK(cfg->dns.listen == std::vector<std::string>{"192.168.1.1", "192.168.1.1:5353", "[2001:db8:aaaa:1::1]:53",
+                                                 "[2001:db8:aaaa:1::1]"});
+    CHECK(cfg->dns.upstream == std::vector<std::string>{"2001:db8:ffff::53"});
+    CHECK(cfg->dns.resolution_delay_ms == 25);
+    CHECK(cfg->dns.upstream_timeout_ms == 2000);
+    CHECK_FALSE(cfg->dns.discover_pref64);
+    REQUIRE(cfg->dns.nat64_prefixes.size() == 2);
+    CHECK(cfg->dns.nat64_prefixes[1] == p6("2001:db8:64::/64"));
+    REQUIRE(cfg->learning.enabled);
+    CHECK(*cfg->learning.enabled);
+    CHECK(cfg->learning.require_dnssec);
+    CHECK(cfg->learning.max_ttl == 3600);
+    CHECK(cfg->learning.host_idle == 7200);
+    CHECK(cfg->learning.save_interval == 60);
+    REQUIRE(cfg->do_not_optimise.size() == 2);
+    CHECK(cfg->do_not_optimise[0] == p4("192.0.2.0/25"));
+    CHECK(cfg->do_not_optimise[1] == p4("203.0.113.7/32"));
 }
 
 TEST_CASE("Defaults when keys are absent", "[config]") {
@@ -282,6 +300,24 @@ TEST_CASE("Bad configs: key path, line and message", "[config]") {
         {"mode: clat\nclat-prefix: 2001:db8:1::/96\nplat-prefix: discover\nports:\n  lan:\n    device: a\n"
          "    ipv4-address: 192.168.1.1/24\n    ipv4-gateway: 192.168.1.254\n  wan: {device: b}\n",
          "ports.lan.ipv4-gateway", 8, "only valid in siit mode"},
+        {"mode: clat\nclat-prefix: 2001:db8:1::/96\nplat-prefix: discover\ndns:\n  listen: 192.168.1.1\n",
+         "dns.upstream", 4, "missing"},
+        {"mode: clat\nclat-prefix: 2001:db8:1::/96\nplat-prefix: discover\ndns:\n  upstream: [8.8.8.8:0]\n",
+         "dns.upstream[0]", 5, "port must be 1..65535"},
+        {"mode: clat\nclat-prefix: 2001:db8:1::/96\nplat-prefix: discover\ndns:\n  upstream: \"[2001:db8::53]:\"\n",
+         "dns.upstream", 5, "port must be 1..65535"},
+        {"mode: clat\nclat-prefix: 2001:db8:1::/96\nplat-prefix: discover\ndns:\n  upstream: \"[2001:db8::53]x\"\n",
+         "dns.upstream", 5, "expected [IPv6] or [IPv6]:port"},
+        {"mode: clat\nclat-prefix: 2001:db8:1::/96\nplat-prefix: discover\ndns:\n  upstream: resolver.example\n",
+         "dns.upstream", 5, "not an IP address"},
+        {"mode: clat\nclat-prefix: 2001:db8:1::/96\nplat-prefix: discover\ndns:\n  upstream: 8.8.8.8\n"
+         "  nat64-prefixes: 64:ff9b::/100\n", "dns.nat64-prefixes", 6, "RFC 6052"},
+        {"mode: clat\nclat-prefix: 2001:db8:1::/96\nplat-prefix: discover\nlearning:\n  max-ttl: 0\n",
+         "learning.max-ttl", 5, "1..604800"},
+        {"mode: siit\npool6: 64:ff9b::/96\nlearning:\n  enabled: true\n", "learning.enabled", 4,
+         "only valid in clat mode"},
+        {"mode: clat\nclat-prefix: 2001:db8:1::/96\nplat-prefix: discover\ndo-not-optimise: [192.0.2.1/24]\n",
+         "do-not-optimise[0]", 4, "host bits"},
         {"mode: siit\npool6: 64:ff9b::/96\nports:\n  lan:\n    device: a\n    tap: this-name-is-too-long\n"
          "  wan: {device: b}\n", "ports.lan.tap", 6, "not a valid interface name"},
     };
@@ -325,6 +361,22 @@ TEST_CASE("All errors are collected, in file order", "[config]") {
     CHECK(errs[5].key == "colour");
     CHECK(errs[5].line == 7);
     CHECK(errs[5].str("x.yaml").rfind("x.yaml:7: key 'colour': unknown key", 0) == 0);
+}
+
+TEST_CASE("A bad file: every error with its line", "[config]") {
+    std::vector<ConfigError> errs;
+    std::string file = (source_root() / "tests/unit/configs/bad/clat_many_errors.yaml").string();
+    CHECK_FALSE(load_config(file, ConfigScope::daemon, errs));
+    INFO(errors_text(errs));
+    const std::pair<const char *, int> expected[] = {
+        {"clat-prefix", 3}, {"plat-prefix", 4}, {"eamt[1].ipv4", 8}, {"eamt[2]", 10},
+        {"ipv6-mtu", 12}, {"ports.lan.ipv4-address", 16}, {"ports.wan.ipv6-gateway", 19},
+        {"timeouts.udp", 21}};
+    REQUIRE(errs.size() == std::size(expected));
+    for (size_t i = 0; i < errs.size(); i++) {
+        CHECK(errs[i].key == expected[i].first);
+        CHECK(errs[i].line == expected[i].second);
+    }
 }
 
 TEST_CASE("Error formatting and unreadable files", "[config]") {

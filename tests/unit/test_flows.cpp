@@ -489,3 +489,43 @@ TEST_CASE("DaemonMapper clat: do-not-optimise entries force pref64 for new flows
     CHECK(c.out(remote, udp, 4, 53, r6) == Path::eamt_operator);
     CHECK(c.eamt.global_count() == 1);
 }
+
+TEST_CASE("DaemonMapper clat: ICMP errors about a pinned flow follow its path, without refreshing it",
+          "[flows][mapper]") {
+    Clat c;
+    Ip4 remote = ip4("203.0.113.5");
+    Ip6 remote6 = ip6("2001:db8:5::5");
+    REQUIRE(c.eamt.add_learned(c.host, remote, remote6));
+    Ip6 r6;
+    c.m.set_now(100);
+    REQUIRE(c.out(remote, tcp, 40000, 443, r6, tcp_syn) == Path::eamt_learned);
+    REQUIRE(c.out(remote, udp, 5000, 53, r6) == Path::eamt_learned);
+    REQUIRE(c.eamt.remove_learned(c.host, remote));
+    c.eamt.reclaim();
+    c.m.set_now(200);
+
+    // ICMPv6 Packet Too Big from the remote about host:40000 -> remote:443.
+    REQUIRE(c.m.begin_6to4_error(c.host6, remote6, tcp, 40000, 443));
+    Ip4 v4;
+    CHECK(c.m.v6_to_v4(remote6, Role::source, {}, v4).path == Path::eamt_learned);  // outer source
+    CHECK(v4 == remote);
+    CHECK(c.m.v6_to_v4(remote6, Role::source, {}, v4).path == Path::eamt_learned);  // inner destination
+    CHECK(v4 == remote);
+    CHECK(c.m.v6_to_v4(c.host6, Role::destination, {}, v4).path == Path::clat_prefix);
+    // From a router on the way: mapped statelessly (not in the PLAT prefix here: untranslatable).
+    CHECK(c.m.v6_to_v4(ip6("2001:db8:ffff::1"), Role::source, {}, v4).path == Path::none);
+    // An error about a tuple without a flow does not create one.
+    REQUIRE(c.m.begin_6to4_error(c.host6, remote6, tcp, 40001, 443));
+    CHECK(c.m.v6_to_v4(remote6, Role::source, {}, v4).path == Path::none);
+
+    // ICMP port unreachable from the host about remote:53 -> host:5000.
+    c.m.begin_4to6_error(remote, c.host, udp, 53, 5000);
+    CHECK(c.m.v4_to_v6(remote, Role::destination, {}, r6).path == Path::eamt_learned);
+    CHECK(r6 == remote6);
+    CHECK(c.m.v4_to_v6(c.host, Role::source, {}, r6).path == Path::clat_prefix);
+    c.m.begin_4to6_error(remote, c.host, udp, 53, 5001);
+    CHECK(c.m.v4_to_v6(remote, Role::destination, {}, r6).path == Path::pref64);
+
+    CHECK(c.flows.size() == 2);
+    c.flows.for_each([](const Flow &f) { CHECK(f.last_seen.load() == 100); });
+}

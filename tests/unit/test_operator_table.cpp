@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "operator_table.hpp"
@@ -20,8 +23,7 @@ namespace {
 // A table with one entry per line, so that entry i is on line 3 + i.
 std::string table_with(const std::vector<std::string> &entries, const std::string &head = "") {
     std::string s = "{\"version\": 1, \"serial\": 7, \"generated\": \"2026-11-29T23:00:00Z\",\n";
-    s += head.empty() ? "\"default-ttl\": 3600,\n" : head + ",\n";
-    s += "\"entries\": [\n";
+    s += (head.empty() ? std::string("\"default-ttl\": 3600") : head) + ", \"entries\": [\n";
     for (size_t i = 0; i < entries.size(); i++) s += entries[i] + (i + 1 < entries.size() ? ",\n" : "\n");
     return s + "]}\n";
 }
@@ -297,6 +299,21 @@ TEST_CASE("operator table: garbage and duplicate keys are syntax errors with a l
     CHECK_THAT(e, Contains("line 1"));
 }
 
+TEST_CASE("operator table: hostile YAML (cycles, deep nesting, tags) is refused, not followed", "[operator]") {
+    std::string e = refused("a: &x [*x]\n", TableError::syntax);  // a cycle through an alias
+    CHECK_THAT(e, Contains("anchors are not allowed"));
+    e = refused("version: 1\nserial: 1\ngenerated: 2026-11-29T23:00:00Z\nentries: []\nx: *nothing\n", TableError::syntax);
+    e = refused(std::string(4000000, '['), TableError::syntax);
+    e = refused(std::string(1990, '[') + std::string(1990, ']'), TableError::syntax);
+    std::string dashes;
+    for (int i = 0; i < 1990; i++) dashes += "- ";
+    e = refused(dashes + "x\n", TableError::syntax);
+    e = refused("!!binary aGVsbG8=", TableError::syntax);
+    CHECK_THAT(e, Contains("explicit YAML tags"));
+    e = refused("{? [a, b] : 1}", TableError::syntax);
+    CHECK_THAT(e, Contains("mapping key is not a string"));
+}
+
 TEST_CASE("operator table: size and entry-count limits", "[operator]") {
     OperatorTableLimits lim;
     lim.max_bytes = 100;
@@ -416,4 +433,43 @@ TEST_CASE("operator table: config section checks", "[operator]") {
     c.refresh_max = 86400;
     c.timeout = 0;
     CHECK_THAT(check_operator_config(c), Contains("timeout"));
+}
+
+// The fixtures shared with eamclat-publish (tests/operator/run.sh checks the same file with the
+// Python validator): both must refuse each table for the same reason at the same line.
+TEST_CASE("operator table: shared fixtures give the result listed in expected.txt", "[operator][fixtures]") {
+    namespace fs = std::filesystem;
+    fs::path dir;
+    for (fs::path p = fs::read_symlink("/proc/self/exe").parent_path(); !p.empty() && p != p.root_path();
+         p = p.parent_path())
+        if (fs::exists(p / "tests/operator/fixtures/expected.txt")) {
+            dir = p / "tests/operator/fixtures";
+            break;
+        }
+    REQUIRE(!dir.empty());
+    std::ifstream list(dir / "expected.txt");
+    int checked = 0;
+    for (std::string line; std::getline(list, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream in(line);
+        std::string file, kind;
+        int at = 0;
+        in >> file >> kind >> at;
+        INFO(file);
+        std::string err;
+        auto bytes = read_file((dir / file).string(), 1 << 20, err);
+        REQUIRE(bytes);
+        TableError why = TableError::none;
+        auto t = parse_operator_table(*bytes, {}, err, &why);
+        if (kind == "ok") {
+            INFO(err);
+            CHECK(t);
+        } else {
+            CHECK_FALSE(t);
+            CHECK(table_error_name(why) == kind);
+            CHECK_THAT(err, Catch::Matchers::StartsWith("line " + std::to_string(at) + ":"));
+        }
+        checked++;
+    }
+    CHECK(checked >= 20);
 }

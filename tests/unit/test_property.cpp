@@ -76,7 +76,7 @@ uint64_t prop_seed() {
     return seed;
 }
 
-unsigned prop_n() { return static_cast<unsigned>(env_u64("EAMCLAT_PROP_N", 1500)); }
+unsigned prop_n() { return static_cast<unsigned>(env_u64("EAMCLAT_PROP_N", 2500)); }
 
 // ---- The configuration under test and an independent oracle of its address mapping -------------
 
@@ -88,8 +88,10 @@ struct Setup {
     std::unique_ptr<StaticMapper> mapper;
     Context ctx{};
 
-    explicit Setup(Mode mode) {
+    explicit Setup(Mode mode, uint16_t ipv4_mtu = 1500, uint16_t ipv6_mtu = 1500) {
         cfg.mode = mode;
+        cfg.ipv4_mtu = ipv4_mtu;
+        cfg.ipv6_mtu = ipv6_mtu;
         if (mode == Mode::siit) {
             cfg.pool6 = p6("2001:db8:64::/96");
         } else {
@@ -200,8 +202,9 @@ Run run(const Setup &s, bool four_to_six, const Bytes &in, size_t seg_len = 0) {
         rte_pktmbuf_free(out.pkts[i].m);
     }
     unsigned after = test::pool_in_use();
-    INFO("input " << pc::hex(in));
-    CHECK(after == before);  // every mbuf the call took or made is in `out` or freed
+    // Every mbuf the call took or made is in `out` or freed. (Messages are built only on failure:
+    // Catch's INFO formats eagerly, and hex dumps of every packet would dominate the run time.)
+    if (after != before) FAIL_CHECK("mbuf leak: " << after << " != " << before << "\ninput " << pc::hex(in));
     return res;
 }
 
@@ -209,9 +212,8 @@ Run run(const Setup &s, bool four_to_six, const Bytes &in, size_t seg_len = 0) {
 void check_emitted(const Run &r, const Bytes &in) {
     for (const auto &[side, b] : r.out) {
         auto problems = pc::check(b);
-        INFO("input    " << pc::hex(in));
-        INFO("emitted  " << pc::hex(b));
-        CHECK(pc::join(problems) == "");
+        if (!problems.empty())
+            FAIL_CHECK(pc::join(problems) << "\ninput    " << pc::hex(in) << "\nemitted  " << pc::hex(b));
         CHECK(((b[0] >> 4) == 6) == (side == Side::v6));
     }
 }
@@ -438,6 +440,7 @@ void one_4to6to4(const Setup &s, std::mt19937_64 &rng, Stats &st) {
     std::vector<Bytes> back;  // round-trip IPv4 packets
     std::vector<Bytes> middle;  // the IPv6 packets in between
     bool any_fragment = pre_fragmented;
+    uint16_t round_trip_id = h.id;  // kept by fragments (§4.1, §5.1.1), unless 6->4 fragments anew
     bool dropped = false;
     for (const Bytes &in : inputs) {
         st.inputs++;
@@ -451,6 +454,21 @@ void one_4to6to4(const Setup &s, std::mt19937_64 &rng, Stats &st) {
             // ICMPv4 -> ICMPv6 needs the whole message for the new checksum (pseudo-header).
             CHECK(fate_is_drop(r1.fate));
             CHECK(r1.out.empty());
+            st.drops_expected++;
+            dropped = true;
+            continue;
+        }
+        if (h.df && !pre_fragmented && len_no_opts + 20 > s.cfg.ipv6_mtu) {
+            // §4.1: "If the DF bit is set and the MTU of the next-hop interface is less than the
+            // total length value of the IPv4 packet plus 20, the translator MUST send an ICMPv4
+            // 'Fragmentation Needed' error message", whose MTU is the IPv6 MTU less 20.
+            CHECK(r1.fate == Fate::icmp4_error_sent);
+            REQUIRE(r1.out.size() == 1);
+            const Bytes &e = r1.out[0].second;
+            CHECK(r1.out[0].first == Side::v4);
+            CHECK(e[20] == 3);
+            CHECK(e[21] == 4);
+            CHECK(get16(&e[26]) == s.cfg.ipv6_mtu - 20);
             st.drops_expected++;
             dropped = true;
             continue;
@@ -530,8 +548,13 @@ void one_4to6to4(const Setup &s, std::mt19937_64 &rng, Stats &st) {
                 continue;
             }
             REQUIRE(r2.fate == Fate::translated_6to4);
+            if (r2.out.size() > 1) {  // §5.1.1 IPv4 fragmentation (small MTU)
+                any_fragment = true;
+                if (!ps.has_frag_header) round_trip_id = get16(&r2.out[0].second[4]);
+            }
             for (const auto &[side2, b] : r2.out) {
                 REQUIRE(side2 == Side::v4);
+                CHECK(b.size() <= s.cfg.ipv4_mtu);
                 back.push_back(mode == Mode::clat ? mirror(b) : b);
             }
         }
@@ -552,7 +575,7 @@ void one_4to6to4(const Setup &s, std::mt19937_64 &rng, Stats &st) {
         CHECK(get_ip4(&b[16]) == dst);
         uint16_t flags = get16(&b[6]);
         if (any_fragment) {
-            CHECK(get16(&b[4]) == h.id);
+            CHECK(get16(&b[4]) == round_trip_id);
             CHECK((flags & 0x4000) == 0);  // §5.1.1: DF cleared on fragments
         } else {
             CHECK(b.size() == len_no_opts);
@@ -568,7 +591,7 @@ void one_4to6to4(const Setup &s, std::mt19937_64 &rng, Stats &st) {
         REQUIRE(reassemble_payload(back, payload, first));
         compare_l4(h.proto, up.l4, payload);
         check_reassembled(back);
-        check_reassembled(middle);
+        if (middle.size() > 1 || pre_fragmented) check_reassembled(middle);
     }
 }
 
@@ -631,6 +654,7 @@ void one_6to4to6(const Setup &s, std::mt19937_64 &rng, Stats &st) {
 
     std::vector<Bytes> back;
     std::vector<Bytes> middle;  // the IPv4 packets in between
+    uint32_t round_trip_id = frag_id & 0xffff;  // §5.1.1 low 16 bits, or the ID of 6->4's fragments
     bool any_fragment = pre_fragmented;
     bool dropped = false;
     for (const Bytes &in : inputs) {
@@ -650,59 +674,103 @@ void one_6to4to6(const Setup &s, std::mt19937_64 &rng, Stats &st) {
             dropped = true;
             continue;
         }
-        REQUIRE(r1.fate == Fate::translated_6to4);
-        REQUIRE(r1.out.size() == 1);  // 1500-byte IPv4 MTU: nothing here needs IPv4 fragmentation
-        const Bytes &o = r1.out[0].second;
-        REQUIRE(r1.out[0].first == Side::v4);
-        INFO("6->4 output " << pc::hex(o));
         size_t data = in.size() - (in_ps.has_frag_header ? in_ps.frag_header_off + 8 : in_ps.l4_off);
-        // RFC 7915 §5.1 / §5.1.1 header fields.
-        CHECK(o[0] == 0x45);
-        CHECK(o[1] == h.tc);
-        CHECK(o.size() == 20 + data);
-        uint16_t flags = get16(&o[6]);
-        if (in_ps.has_frag_header) {
-            CHECK(get16(&o[4]) == (frag_id & 0xffff));
-            CHECK((flags & 0x4000) == 0);
-            CHECK(((flags & 0x2000) != 0) == in_ps.more_fragments);
-            CHECK((flags & 0x1fff) == in_ps.frag_offset);
-        } else {
-            CHECK((flags & 0x3fff) == 0);
-            CHECK(((flags & 0x4000) != 0) == (o.size() > 1260));
-        }
-        CHECK(o[8] == h.hlim - 1);
-        CHECK(o[9] == (up.proto == pc::proto::icmp6 ? pc::proto::icmp : up.proto));
-        middle.push_back(o);
-        Bytes o2 = mode == Mode::clat ? mirror(o) : o;
-        Run r2 = run(s, true, o2);
-        check_emitted(r2, o2);
-        check_chained(s, true, o2, r2, rng);
-        INFO("4->6 input " << pc::hex(o2));
-        INFO("4->6 result " << r2.str());
-        if (o2[8] == 1 && (get16(&o2[6]) & 0x1fff) != 0) {
-            // RFC 1812 §4.3.2.7: no ICMP error about a non-first fragment.
-            CHECK(r2.fate == Fate::drop_ttl_expired_no_error);
-            CHECK(r2.out.empty());
-            st.ttl_errors++;
+        if (20 + data > s.cfg.ipv4_mtu && in.size() > 1280 && !(in_ps.has_frag_header && in_ps.frag_offset != 0)) {
+            // §5.1 / RFC 8200 §5: a too-big IPv6 packet (not a non-first fragment) gets a Packet Too
+            // Big with the MTU its translation needs, never below 1280.
+            CHECK(r1.fate == Fate::icmp6_error_sent);
+            REQUIRE(r1.out.size() == 1);
+            const Bytes &e = r1.out[0].second;
+            CHECK(r1.out[0].first == Side::v6);
+            CHECK(e[40] == 2);
+            CHECK(get32(&e[44]) == std::max<uint32_t>(1280, s.cfg.ipv4_mtu + 20u));
+            st.drops_expected++;
             dropped = true;
             continue;
         }
-        if (o2[8] == 1) {
-            // RFC 7915 §4.1: TTL reaches zero -> ICMPv4 Time Exceeded back to the sender.
-            CHECK(r2.fate == Fate::icmp4_error_sent);
-            REQUIRE(r2.out.size() == 1);
-            CHECK(r2.out[0].first == Side::v4);
-            CHECK(r2.out[0].second[20] == 11);
-            CHECK(r2.out[0].second[21] == 0);
-            st.ttl_errors++;
-            dropped = true;
-            continue;
+        REQUIRE(r1.fate == Fate::translated_6to4);
+        // §5.1.1: IPv4 fragmentation when the translation exceeds the IPv4 MTU.
+        bool split = r1.out.size() > 1;
+        if (split) any_fragment = true;
+        if (split && !in_ps.has_frag_header) round_trip_id = get16(&r1.out[0].second[4]);
+        CHECK(split == (20 + data > s.cfg.ipv4_mtu));
+        size_t covered = 0;
+        for (const auto &[side1, o] : r1.out) {
+            REQUIRE(side1 == Side::v4);
+            INFO("6->4 output " << pc::hex(o));
+            // RFC 7915 §5.1 / §5.1.1 header fields.
+            CHECK(o[0] == 0x45);
+            CHECK(o[1] == h.tc);
+            CHECK(o.size() <= s.cfg.ipv4_mtu);
+            uint16_t flags = get16(&o[6]);
+            bool last = &o == &r1.out.back().second;
+            if (in_ps.has_frag_header || split) {
+                if (in_ps.has_frag_header) CHECK(get16(&o[4]) == (frag_id & 0xffff));
+                else CHECK(get16(&o[4]) == get16(&r1.out[0].second[4]));
+                CHECK((flags & 0x4000) == 0);
+                CHECK(((flags & 0x2000) != 0) == (in_ps.more_fragments || !last));
+                CHECK((flags & 0x1fff) * 8u == in_ps.frag_offset * 8u + covered);
+            } else {
+                CHECK(o.size() == 20 + data);
+                CHECK((flags & 0x3fff) == 0);
+                CHECK(((flags & 0x4000) != 0) == (o.size() > 1260));
+            }
+            covered += o.size() - 20;
+            CHECK(o[8] == h.hlim - 1);
+            CHECK(o[9] == (up.proto == pc::proto::icmp6 ? pc::proto::icmp : up.proto));
         }
-        REQUIRE(r2.fate == Fate::translated_4to6);
-        if (r2.out.size() > 1) any_fragment = true;
-        for (const auto &[side2, b] : r2.out) {
-            REQUIRE(side2 == Side::v6);
-            back.push_back(mode == Mode::clat ? mirror(b) : b);
+        CHECK(covered == data);
+        for (const auto &[side1, o] : r1.out) {
+            middle.push_back(o);
+            Bytes o2 = mode == Mode::clat ? mirror(o) : o;
+            Run r2 = run(s, true, o2);
+            check_emitted(r2, o2);
+            check_chained(s, true, o2, r2, rng);
+            INFO("4->6 input " << pc::hex(o2));
+            INFO("4->6 result " << r2.str());
+            if (o2[8] == 1 && (get16(&o2[6]) & 0x1fff) != 0) {
+                // RFC 1812 §4.3.2.7: no ICMP error about a non-first fragment.
+                CHECK(r2.fate == Fate::drop_ttl_expired_no_error);
+                CHECK(r2.out.empty());
+                st.ttl_errors++;
+                dropped = true;
+                continue;
+            }
+            if (o2[8] == 1) {
+                // RFC 7915 §4.1: TTL reaches zero -> ICMPv4 Time Exceeded back to the sender.
+                CHECK(r2.fate == Fate::icmp4_error_sent);
+                REQUIRE(r2.out.size() == 1);
+                CHECK(r2.out[0].first == Side::v4);
+                CHECK(r2.out[0].second[20] == 11);
+                CHECK(r2.out[0].second[21] == 0);
+                st.ttl_errors++;
+                dropped = true;
+                continue;
+            }
+            if (split && up.proto == pc::proto::icmp6) {
+                // An IPv4 fragment of an ICMP message: see the ICMPv4 fragments above.
+                CHECK(fate_is_drop(r2.fate));
+                st.drops_expected++;
+                dropped = true;
+                continue;
+            }
+            if ((get16(&o2[6]) & 0x4000) && o2.size() + 20 > s.cfg.ipv6_mtu) {
+                // §4.1: DF set and too big for the IPv6 next hop: Fragmentation Needed.
+                CHECK(r2.fate == Fate::icmp4_error_sent);
+                REQUIRE(r2.out.size() == 1);
+                CHECK(r2.out[0].second[20] == 3);
+                CHECK(r2.out[0].second[21] == 4);
+                st.drops_expected++;
+                dropped = true;
+                continue;
+            }
+            REQUIRE(r2.fate == Fate::translated_4to6);
+            if (r2.out.size() > 1) any_fragment = true;
+            for (const auto &[side2, b] : r2.out) {
+                REQUIRE(side2 == Side::v6);
+                CHECK(b.size() <= s.cfg.ipv6_mtu);
+                back.push_back(mode == Mode::clat ? mirror(b) : b);
+            }
         }
     }
     if (dropped) return;
@@ -721,7 +789,7 @@ void one_6to4to6(const Setup &s, std::mt19937_64 &rng, Stats &st) {
         if (any_fragment) {
             REQUIRE(ps.has_frag_header);
             CHECK(ps.frag_header_off == 40);
-            CHECK(ps.frag_id == (frag_id & 0xffff));
+            CHECK(ps.frag_id == round_trip_id);
         } else {
             CHECK(b[6] == up.proto);  // every extension header gone (atomic fragment header too)
             CHECK(b.size() == 40 + up.l4.size());
@@ -735,7 +803,7 @@ void one_6to4to6(const Setup &s, std::mt19937_64 &rng, Stats &st) {
         REQUIRE(reassemble_payload(back, payload, first));
         compare_l4(up.proto, up.l4, payload);
         check_reassembled(back);
-        if (pre_fragmented) check_reassembled(middle);
+        if (pre_fragmented || middle.size() > 1) check_reassembled(middle);
     }
 }
 
@@ -783,4 +851,17 @@ TEST_CASE("property: clat 6->4->6", "[property]") {
     report("clat 6->4->6", st);
     CHECK(st.round_trips > prop_n() / 2);
     printf("chained runs whose unfragmented 6->4 IPv4 ID differed from the flat run: %u\n", g_id_differs);
+}
+
+TEST_CASE("property: siit with small MTUs (IPv4 576, IPv6 1280)", "[property]") {
+    // Exercises §5.1.1 IPv4 fragmentation, Packet Too Big, and §4.1 Fragmentation Needed.
+    Setup s(Mode::siit, 576, 1280);
+    std::mt19937_64 rng(prop_seed() ^ 5);
+    Stats st4, st6;
+    for (unsigned i = 0; i < prop_n() / 2; i++) one_6to4to6(s, rng, st6);
+    for (unsigned i = 0; i < prop_n() / 2; i++) one_4to6to4(s, rng, st4);
+    report("small-MTU 6->4->6", st6);
+    report("small-MTU 4->6->4", st4);
+    CHECK(st6.fragmented > 0);
+    CHECK(st6.drops_expected > 0);
 }
