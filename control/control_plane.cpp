@@ -167,11 +167,11 @@ void ControlPlane::publish_telemetry() {
     TelemetrySnapshot s;
     s.stats = counters_since_clear();
     for (const auto *e : tables->list()) {
-        std::string key = e->ipv4.str();
-        if (e->host) key = ip4_str(*e->host) + ">" + key;
-        key += "#" + std::to_string(e->id);
-        std::string v = (e->do_not_optimise ? std::string("do-not-optimise") : e->ipv6.str()) + " " +
-                        entry_source_name(e->source) + " " + entry_state_name(e->state);
+        // Keys are entry ids (telemetry names allow no dots or colons); the value says the rest.
+        std::string key = "entry_" + std::to_string(e->id);
+        std::string v = e->ipv4.str() + " " + (e->do_not_optimise ? std::string("do-not-optimise") : e->ipv6.str()) +
+                        " " + entry_source_name(e->source) + " " + entry_state_name(e->state);
+        if (e->host) v += " host " + ip4_str(*e->host);
         if (e->expires) v += " ttl " + std::to_string(e->expires > now_seconds() ? e->expires - now_seconds() : 0);
         if (!e->name.empty()) v += " " + e->name;
         s.eamt.emplace_back(key, v);

@@ -3,6 +3,7 @@
 #include <rte_telemetry.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace eamclat {
@@ -12,11 +13,19 @@ namespace {
 // RTE_TEL_MAX_DICT_ENTRIES entries; longer lists are cut and the cut is said in the reply.
 constexpr size_t max_entries = RTE_TEL_MAX_DICT_ENTRIES - 2;
 
+// Telemetry names may only hold alphanumerics, '_' and '/': "lan.tx.sent" -> "lan_tx_sent".
+std::string tel_name(const std::string &k) {
+    std::string s = k.substr(0, RTE_TEL_MAX_STRING_LEN - 1);
+    for (auto &c : s)
+        if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '/') c = '_';
+    return s;
+}
+
 void add_u64(rte_tel_data *d, const std::vector<std::pair<std::string, uint64_t>> &v) {
     size_t n = 0;
     for (const auto &[k, x] : v) {
         if (n++ >= max_entries) break;
-        rte_tel_data_add_dict_u64(d, k.substr(0, RTE_TEL_MAX_STRING_LEN - 1).c_str(), x);
+        rte_tel_data_add_dict_u64(d, tel_name(k).c_str(), x);
     }
 }
 
@@ -53,8 +62,7 @@ int on_eamt(const char *, const char *params, rte_tel_data *d) {
         if (!filter.empty() && k.find(filter) == std::string::npos && v.find(filter) == std::string::npos) continue;
         matched++;
         if (shown >= max_entries - 1) continue;
-        rte_tel_data_add_dict_string(d, k.substr(0, RTE_TEL_MAX_STRING_LEN - 1).c_str(),
-                                     v.substr(0, RTE_TEL_MAX_STRING_LEN - 1).c_str());
+        rte_tel_data_add_dict_string(d, tel_name(k).c_str(), v.substr(0, RTE_TEL_MAX_STRING_LEN - 1).c_str());
         shown++;
     }
     if (shown < matched) rte_tel_data_add_dict_u64(d, "truncated", matched - shown);

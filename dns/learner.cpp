@@ -123,7 +123,7 @@ bool learnable_v6(const Ip6 &a) {
 
 Decision decide(const LearnPolicy &policy, bool host_ipv4_only, const Message &a_msg,
                 std::span<const uint8_t> a_wire, const Message *aaaa_msg, std::span<const uint8_t> aaaa_wire,
-                const Nat64Prefixes &nat64, std::mt19937_64 &rng) {
+                const Nat64Prefixes &nat64, uint64_t pairing_seed) {
     Decision d{Outcome::learn, {}, 0};
     if (!policy.enabled) return {Outcome::disabled, {}, 0};
     if (!host_ipv4_only) return {Outcome::host_not_ipv4_only, {}, 0};
@@ -168,11 +168,15 @@ Decision decide(const LearnPolicy &policy, bool host_ipv4_only, const Message &a
     for (const auto &r : a.a)
         if (std::none_of(v4s.begin(), v4s.end(), [&](const auto &n) { return n.first == r.first; }))
             v4s.push_back(r);
-    // §5.2.9: pair the RR sets through a random permutation, so different hosts end up on
-    // different A/AAAA combinations; min(#A, #AAAA) pairs, no address used twice.
+    // §5.2.9: pair the RR sets through a permutation chosen by the seed (per host), so different
+    // hosts end up on different A/AAAA combinations; min(#A, #AAAA) pairs, no address twice.
+    // Sorted first: the permutation must not depend on the resolver's round-robin order.
+    std::sort(native.begin(), native.end(), [](const auto &x, const auto &y) { return x.first < y.first; });
+    std::sort(v4s.begin(), v4s.end(), [](const auto &x, const auto &y) { return x.first < y.first; });
+    std::mt19937_64 rng(pairing_seed);
     std::shuffle(native.begin(), native.end(), rng);
     std::shuffle(v4s.begin(), v4s.end(), rng);
-    size_t n = std::min(native.size(), v4s.size());
+    size_t n = std::min({native.size(), v4s.size(), policy.max_pairs});
     for (size_t i = 0; i < n; i++) {
         uint32_t ttl = std::min(v4s[i].second, native[i].second);
         if (ttl < policy.min_ttl) continue;

@@ -73,13 +73,17 @@ struct LearnPolicy {
     bool require_dnssec = false;  // §5.2.5 item 4: only answers with AD from a trusted resolver
     uint32_t max_ttl = 86400;     // cap on what the table keeps
     uint32_t min_ttl = 1;         // a TTL-0 answer may not be cached, so it creates nothing
+    size_t max_pairs = 16;        // per answer: a host uses few of a large RRset
 };
 
 // a_answer/aaaa_answer: parsed messages with their wire bytes; aaaa may be null (timeout).
-// rng permutes the pairing across hosts (§5.2.9).
+// pairing_seed permutes the pairing (§5.2.9): the proxy derives it from a secret and the host, so
+// different hosts get different A/AAAA combinations while one host gets the same pairing on every
+// query, whatever order the resolver rotates the records into (a new pairing for the same host
+// would look like a §5.2.5 conflict and make its entries Stale).
 Decision decide(const LearnPolicy &policy, bool host_ipv4_only, const Message &a_msg,
                 std::span<const uint8_t> a_wire, const Message *aaaa_msg,
-                std::span<const uint8_t> aaaa_wire, const Nat64Prefixes &nat64, std::mt19937_64 &rng);
+                std::span<const uint8_t> aaaa_wire, const Nat64Prefixes &nat64, uint64_t pairing_seed);
 
 // AAAA records for `name` carried in the additional section of an A answer (RFC 3596 §3).
 std::vector<std::pair<Ip6, uint32_t>> additional_aaaa(const Message &m, std::span<const uint8_t> wire,

@@ -106,6 +106,7 @@ Proxy::Proxy(EventLoop &loop, ProxyConfig cfg, ProxyHooks hooks)
     uint64_t seed = 0;
     if (getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = uint64_t(Clock::now().time_since_epoch().count());
     rng_.seed(seed);
+    pairing_secret_ = rng_();
     delays_us_.reserve(delay_samples);
 }
 
@@ -463,7 +464,9 @@ void Proxy::finalize(uint64_t id) {
     if (!p.aaaa_answer.empty()) q6 = parse(p.aaaa_answer);
     if (a) {
         bool v4only = hooks_.is_ipv4_only ? hooks_.is_ipv4_only(p.host) : false;
-        Decision d = decide(cfg_.policy, v4only, *a, p.a_answer, q6 ? &*q6 : nullptr, p.aaaa_answer, nat64_, rng_);
+        // Per-host pairing (§5.2.9), unpredictable from outside: a boot-time secret and the host.
+        uint64_t seed = pairing_secret_ ^ (uint64_t(p.host) * 0x9e3779b97f4a7c15ull);
+        Decision d = decide(cfg_.policy, v4only, *a, p.a_answer, q6 ? &*q6 : nullptr, p.aaaa_answer, nat64_, seed);
         switch (d.outcome) {
         case Outcome::learn: bump(Counter::aaaa_native); break;
         case Outcome::only_synthesized: bump(Counter::aaaa_synthesized); break;

@@ -146,6 +146,7 @@ private:
     int pref64_timer_ = -1;
     Nat64Prefixes nat64_;
     std::mt19937_64 rng_;
+    uint64_t pairing_secret_ = 0;
     uint64_t counters_[unsigned(Counter::count)] = {};
     std::vector<uint32_t> delays_us_;  // ring of recent held delays
     size_t delay_next_ = 0;

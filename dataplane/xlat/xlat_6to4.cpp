@@ -132,15 +132,15 @@ bool would_hairpin_again(const Context &ctx, rte_mbuf *m) {
     if (len < ipv6_header_len) return false;
     uint32_t n = len < sizeof hdr ? len : static_cast<uint32_t>(sizeof hdr);
     copy_packet(m, 0, n, hdr);
+    // Both addresses are looked up as destinations: the inner source plays that role (§5.3).
     Ip6 addr;
-    Role role = Role::destination;
     if (hdr[6] == proto_icmpv6 && n == sizeof hdr && icmp6_is_error(hdr[40])) {
         memcpy(addr.b.data(), hdr + 48 + 8, 16);  // condition B: the inner source
     } else {
         memcpy(addr.b.data(), hdr + 24, 16);  // condition A: the destination
     }
     Ip4 v4;
-    MapResult r = ctx.mapper->v6_to_v4(addr, role, MapFlags{}, v4);
+    MapResult r = ctx.mapper->v6_to_v4(addr, Role::destination, MapFlags{}, v4);
     return r.ok() && hairpin_condition(ctx, r.path, v4);
 }
 

@@ -414,6 +414,15 @@ def render(env, results, memory, dns):
                  'larger than the caches, plus a page walk per miss on 4 KiB pages (EAL --no-huge: the 1M tables are '
                  'about 150-190 MB each). A profile of the 1M-entry, 1M-flow case (perf) puts rte_hash lookups '
                  'and key compares well ahead of the translation functions.')
+    small = next((r for r in results if r['kind'] == 'udp64' and r['direction'] == '4to6' and r['eamt'] == 10
+                  and r.get('testpmd_macswap')), None)
+    if small and small['testpmd_macswap']['core_cycles_per_packet']:
+        L.append(f"- Even with 10 entries (everything in L1/L2), Worker::handle costs "
+                 f"{small['eamclat']['cycles_per_packet_p50']:.0f} cycles per packet (p50), where testpmd macswap "
+                 f"spends {small['testpmd_macswap']['core_cycles_per_packet']:.0f} cycles per packet on everything, "
+                 'generator included: the per-packet path itself (classification, neighbor lookup, RFC 6052 '
+                 'embedding, the translation pass, Ethernet, TX buffering) is several times the 100-cycle budget '
+                 'before any table gets large. docs/BENCHMARKING.md, "Profiles", lists where it goes.')
     for r in results:
         ms = r.get('testpmd_macswap')
         if r.get('ratio') is not None and r['ratio'] < 0.8 and r['flows'] == 1000000 and not r['churn']:
@@ -427,6 +436,12 @@ def render(env, results, memory, dns):
                  f"{fmt(pr['qps_per_core'], '.0f')} qps per core; with every client IPv4-only each A query costs the "
                  'proxy two upstream queries and a learner decision. The proxy is single-threaded on the control '
                  'thread, so a dedicated core is its ceiling.')
+        d = dns['rows'][0]
+        if d['p99_ms'] > 1:
+            L.append(f"- DNS latency tail: unbound answering directly already has a p99 of {d['p99_ms']:.1f} ms "
+                     f"(p50 {d['p50_ms']:.3f} ms) in this run: the tail is scheduling delay on the loaded machine "
+                     'for dnsperf, unbound and the proxy alike, and the proxy adds a third process to wait for. '
+                     'The p50 difference is the better estimate of the proxy\'s own latency here.')
     L.append('')
     return '\n'.join(L) + '\n'
 

@@ -186,8 +186,9 @@ def run(build_dir, work, quick=False):
         'proxy_stats': stats,
         'method': (f'unbound 1 thread on 127.0.0.1, static zone of {NAMES} names (A for all, AAAA for half); '
                    f'query file: A for each name plus AAAA for a quarter ({NAMES + NAMES // 4} queries, cycled). '
-                   'The proxy is `eamclat-dns-bench` (dns::Proxy on the control EventLoop, standalone: the daemon '
-                   'does not start the proxy yet) with every client IPv4-only, so every A query takes the learner '
+                   'The proxy is `eamclat-dns-bench`: the daemon\'s dns::Proxy on an EventLoop of its own (the daemon '
+                   'runs it on its control thread behind the LAN TAP; standalone it needs no ports) with every '
+                   'client IPv4-only, so every A query takes the learner '
                    'path (parallel AAAA, A held until it arrives; learned pairs counted, not installed). '
                    f'qps: dnsperf -c 4 -q 100 for {seconds} s, unlimited rate; "qps/core" divides by the CPU time '
                    'the server (unbound, or the proxy) got meanwhile. p50/p99: dnsperf runs of 1 s at '

@@ -1,5 +1,6 @@
-// eamclat-dns-bench: the DNS proxy (dns::Proxy on the control thread's EventLoop) alone, so that
-// dnsperf can measure it against a real resolver while the daemon does not run it yet.
+// eamclat-dns-bench: the DNS proxy (dns::Proxy, as the daemon's control plane runs it) on an
+// EventLoop of its own, so that dnsperf can measure it against a real resolver on loopback without
+// DPDK ports or the LAN TAP the daemon's proxy listens behind.
 //
 //   eamclat-dns-bench --listen 127.0.0.1:PORT --upstream 127.0.0.1:PORT [--ipv4-only yes|no]
 //

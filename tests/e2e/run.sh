@@ -26,7 +26,7 @@ EAMCLAT_CTL_SOCKET_OPT=${EAMCLAT_CTL_SOCKET_OPT:--s}   # how eamclat-ctl is told
 case "$CE" in eamclat|standin) ;; *) echo "CE must be eamclat or standin, not '$CE'" >&2; exit 2 ;; esac
 
 # The whole run must stay under 3 minutes; every wait below has its own timeout as well.
-ECL_BUDGET=${ECL_BUDGET:-170}
+ECL_BUDGET=${ECL_BUDGET:-260}
 PASSED=0 FAILED=0 SKIPPED=0 LAST_RC=0
 FAILED_NAMES=()
 
@@ -195,11 +195,17 @@ ports:
     ipv6-gateway: $ISP_CE6
 delegated-prefix: $DELEGATED
 workers: 1
+dns:
+  upstream: ["$RESOLVER6"]
 control:
   socket: $ECL_RUN/eamclat.sock
   state-dir: $ECL_RUN/eamclat-state
   log-level: info
+  cmdline-file: $ECL_RUN/startup.cmds
 EOF
+    # A batch of shell commands run at start (testpmd's --cmdline-file).
+    printf '%s\n' "# e2e start-up batch" "add eamt 198.51.100.77/32 2001:db8:20::77/128" "show eamt static" \
+        >"$ECL_RUN/startup.cmds"
 }
 
 # ce_path_ready: the LAN host reaches the dual-stack server through the CE (ARP, ND, translation).
@@ -381,6 +387,194 @@ run_mtu_checks() {
     check mtu1280-upload-plat check_upload "$SRV4_ADDR" plat-1280
 }
 
+# ---- the DNS proxy and the EAMT learner (issue 5), the shell and telemetry (issue 4) ----
+
+ctl() { nsx "$NS_CE" timeout 10 "$EAMCLAT_CTL" "$EAMCLAT_CTL_SOCKET_OPT" "$ECL_RUN/eamclat.sock" -c "$*"; }
+cedig() { h4 dig +time=2 +tries=1 @"$CE_LAN4" "$@"; }
+
+# learned NAME: the learned entries for NAME as "ipv4 ipv6 state ttl host" lines.
+learned() { ctl "show eamt learned name $1" | awk '$2 == "learned" { print $3, $4, $5, $7, $8 }'; }
+
+check_batch_file() {
+    grep -q 'eamclat> add eamt 198.51.100.77/32' "$ECL_RUN/eamclat.out" || { echo "batch not echoed"; return 1; }
+    ctl "show eamt static" | grep -q '198.51.100.77/32 *2001:db8:20::77/128' || return 1
+    echo "start-up batch applied: 198.51.100.77/32 <-> 2001:db8:20::77/128 is a static entry"
+}
+
+check_ctl_usage() {
+    local out rc
+    out=$(ctl "add eamt 203.0.113.0/24 2001:db8::/64" 2>&1); rc=$?
+    echo "$out"
+    { [ $rc -eq 1 ] && grep -q 'suffix lengths differ' <<<"$out"; } || return 1
+    out=$(ctl "add eamt nonsense" 2>&1); rc=$?
+    { [ $rc -eq 1 ] && grep -q 'usage: add eamt' <<<"$out"; } || { echo "$out"; return 1; }
+    if ctl "show eamt static" | grep -q '203.0.113.0/24'; then echo "a refused entry was added"; return 1; fi
+    echo "bad commands: usage, exit 1, nothing changed"
+}
+
+check_learn_native() {
+    local a tag src l
+    a=$(cedig +short A dsl.test)
+    echo "A dsl.test via the CE -> $a"
+    [ "$a" = 203.0.113.21 ] || return 1
+    l=$(learned dsl.test); echo "learned: $l"
+    [[ $l == "203.0.113.21/32 2001:db8:20::21/128 valid "*" $HOST4_ADDR" ]] || return 1
+    tag="learn-$RANDOM"
+    h4 curl -sS -f -m 10 "http://203.0.113.21/index.html?$tag" >/dev/null || return 1
+    src=$(log_source "$ECL_RUN/nginx-srvds/access.log" "$tag")
+    echo "next connection: server saw $src"
+    [ "$src" = "$HOST4_CLAT6" ]
+}
+
+check_learn_synthesized() {
+    local a l tag src
+    a=$(cedig +short A v4only.test); echo "A v4only.test -> $a"
+    [ "$a" = "$SRV4_ADDR" ] || return 1
+    l=$(learned v4only.test)
+    [ -z "$l" ] || { echo "learned a synthesized AAAA: $l"; return 1; }
+    tag="synth-$RANDOM"
+    h4 curl -sS -f -m 10 "http://$SRV4_ADDR/index.html?$tag" >/dev/null || return 1
+    src=$(log_source "$ECL_RUN/nginx-srv4/access.log" "$tag")
+    echo "not learned (AAAA synthesized by DNS64); server saw $src"
+    in_nat64_pool "$src"
+}
+
+check_learn_cname() {
+    local l ttl
+    cedig +short A cnl.test >/dev/null
+    l=$(learned cnl.test); echo "learned: $l"
+    [[ $l == "203.0.113.22/32 2001:db8:20::22/128 valid "* ]] || return 1
+    ttl=$(awk '{print $4}' <<<"$l")
+    echo "TTL $ttl (chain 300/30/600: at most 30)"
+    [ "$ttl" -le 30 ] && [ "$ttl" -gt 0 ]
+}
+
+check_learn_multi() {
+    local l n v6
+    cedig +short A multi.test >/dev/null
+    l=$(learned multi.test); echo "$l"
+    n=$(grep -c . <<<"$l"); v6=$(awk '{print $2}' <<<"$l" | sort -u | grep -c .)
+    echo "$n pairs, $v6 distinct IPv6"
+    [ "$n" = 3 ] && [ "$v6" = 3 ]
+}
+
+check_learn_conflict() {
+    local l
+    cedig +short A conflict-a.test >/dev/null
+    l=$(learned conflict-a.test); echo "after conflict-a: $l"
+    [[ $l == *"valid"* ]] || return 1
+    cedig +short A conflict-b.test >/dev/null
+    l=$(learned conflict-a.test); echo "after conflict-b: $l"
+    [[ $l == *" stale "* ]] || return 1
+    [ -z "$(learned conflict-b.test)" ] || { echo "conflict-b created an entry"; return 1; }
+    echo "same IPv4, other IPv6 under another name: entry Stale, nothing created"
+}
+
+check_learn_negative() {
+    local out q
+    for q in "A nosuchname.test NXDOMAIN" "A nodata.test NOERROR" "A servfail.test SERVFAIL" "A v6only.test NOERROR"; do
+        set -- $q
+        out=$(cedig "$1" "$2")
+        grep -q "status: $3," <<<"$out" || { echo "$2: expected $3"; echo "$out"; return 1; }
+        [ -z "$(learned "$2")" ] || { echo "$2 created an entry"; return 1; }
+        echo "$1 $2 -> $3 relayed, nothing learned"
+    done
+}
+
+check_proxy_truncation() {
+    local udp tcp
+    udp=$(cedig +ignore +notcp +bufsize=1232 A large.test)
+    tcp=$(cedig +tcp A large.test)
+    grep -q 'flags: qr tc' <<<"$udp" || { echo "UDP answer through the CE not truncated"; echo "$udp"; return 1; }
+    grep -q 'ANSWER: 100,' <<<"$tcp" || { echo "TCP answer through the CE lacks 100 records"; echo "$tcp"; return 1; }
+    echo "UDP client: TC set; TCP client: 100 A"
+}
+
+# The first packet after the lookup already takes the native path: the entry is in the dataplane
+# before the A answer leaves (issue 5 point 5). Captured on the operator's side of the WAN link.
+check_first_packet_native() {
+    local out="$ECL_RUN/firstpkt.txt" err="$ECL_RUN/firstpkt.err" pid tag="first-$RANDOM" first
+    isp timeout 20 tcpdump -l -n -i isp-ce -c 1 'ip6 and tcp dst port 80 and (ip6[53] & 2 != 0)' >"$out" 2>"$err" &
+    pid=$!
+    for _ in $(seq 1 50); do grep -q 'listening on' "$err" 2>/dev/null && break; sleep 0.1; done
+    h4 curl -4 -sS -f -m 10 "http://firstpkt.test/index.html?$tag" >/dev/null || { kill $pid; return 1; }
+    for _ in $(seq 1 20); do [ -s "$out" ] && break; sleep 0.1; done
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null
+    first=$(head -n1 "$out")
+    echo "first SYN on the WAN: $first"
+    grep -q '> 2001:db8:20::24\.80:' <<<"$first"
+}
+
+check_ttl_expiry_pinned() {
+    local out="$ECL_RUN/dl-short.bin" tag="short-$RANDOM" pid l src
+    cedig +short A shortds.test >/dev/null
+    l=$(learned shortds.test); echo "learned: $l"
+    [[ $l == *valid* ]] || return 1
+    h4 curl -sS -f -m 40 -o "$out" "http://203.0.113.23/slow.bin?$tag" &
+    pid=$!
+    for _ in $(seq 1 20); do  # the TTL (at most 4 s) runs out while the download goes on
+        sleep 0.5
+        l=$(learned shortds.test)
+        [[ $l == *" stale "* ]] && break
+    done
+    echo "after the TTL: $l"
+    kill -0 $pid 2>/dev/null || { echo "download ended before the TTL ran out: inconclusive"; wait $pid; return 1; }
+    [[ $l == *" stale "* ]] || { wait $pid; return 1; }
+    wait $pid || { echo "pinned download broke"; return 1; }
+    expect_sha "$out" || return 1
+    src=$(log_source "$ECL_RUN/nginx-srvds/access.log" "$tag")
+    echo "download finished over the pinned native path from $src"
+    [ "$src" = "$HOST4_CLAT6" ]
+}
+
+check_dual_stack_host() {
+    h4 sysctl -qw net.ipv6.conf.h4-eth0.disable_ipv6=0
+    h4 ip -6 addr add 2001:db8:1:1::100/64 dev h4-eth0 nodad 2>/dev/null
+    h4 ping -6 -c 2 -W 2 "$CE_LAN6" >/dev/null 2>&1
+    sleep 1.5
+    ctl "show hosts"
+    ctl "show hosts" | grep -q 'dual-stack' || { echo "host not seen as dual-stack"; return 1; }
+    cedig +short A dsh.test >/dev/null
+    [ -z "$(learned dsh.test)" ] || { echo "a dual-stack host got an entry"; return 1; }
+    learned dsl.test | grep -q ' stale ' || { echo "its earlier entries did not go Stale"; ctl "show eamt learned"; return 1; }
+    echo "dual-stack host: no new entries, earlier ones Stale (draft §5.2.13)"
+}
+
+check_dns_stats() {
+    local out
+    out=$(ctl "show dns stats"); echo "$out"
+    grep -Eq 'entries_created +[1-9]' <<<"$out" && grep -q 'held-answer delay: p50' <<<"$out"
+}
+
+check_telemetry() {
+    local out
+    out=$(printf '/eamclat/stats\n/eamclat/eamt,learned\n/eamclat/dns\n/eamclat/flows\n' |
+        timeout 10 dpdk-telemetry.py -f "ecl-$ECL_ID" 2>&1)
+    echo "$out" | head -c 3000; echo
+    grep -q '"translated_4to6_eamt_learned": [1-9]' <<<"$out" || { echo "no learned translations in /eamclat/stats"; return 1; }
+    grep -q 'dsl.test' <<<"$out" || { echo "/eamclat/eamt lacks the learned entry"; return 1; }
+    grep -q '"entries_created": [1-9]' <<<"$out" || { echo "/eamclat/dns lacks entries_created"; return 1; }
+    grep -q '"active":' <<<"$out" || return 1
+    echo "dpdk-telemetry.py reads /eamclat/stats, /eamclat/eamt, /eamclat/dns, /eamclat/flows"
+}
+
+run_learner_checks() {
+    check shell-batch-file      check_batch_file
+    check shell-ctl-usage       check_ctl_usage
+    check learn-native          check_learn_native
+    check learn-synthesized     check_learn_synthesized
+    check learn-cname-min-ttl   check_learn_cname
+    check learn-multi           check_learn_multi
+    check learn-conflict        check_learn_conflict
+    check learn-negative        check_learn_negative
+    check proxy-truncation      check_proxy_truncation
+    check learn-first-packet    check_first_packet_native
+    check learn-ttl-pinned      check_ttl_expiry_pinned
+    check dns-stats             check_dns_stats
+    check telemetry             check_telemetry
+    check learn-dual-stack-host check_dual_stack_host
+}
+
 summary() {
     echo "e2e ($CE CE, $((SECONDS))s): $PASSED passed, $FAILED failed, $SKIPPED skipped" >&2
     if [ $FAILED -gt 0 ]; then
@@ -421,6 +615,7 @@ main() {
 
     check eamt-del-pinned-flow check_eamt_update
     check eamt-del-new-via-plat check_after_eamt_delete
+    if [ "$CE" = eamclat ]; then run_learner_checks; fi
     summary
 }
 

@@ -335,13 +335,13 @@ std::vector<std::string> check(const uint8_t *p, size_t len, const CheckOptions 
     return pr.list;
 }
 
-std::vector<std::string> check_input(const uint8_t *p, size_t len) {
-    std::vector<std::string> problems = check(p, len);
+std::vector<std::string> check_input(const uint8_t *p, size_t len, const CheckOptions &opt) {
+    std::vector<std::string> problems = check(p, len, opt);
     size_t ip_len = len;
     if (len >= 20 && (p[0] >> 4) == 4) ip_len = get16(p + 2);
     if (len >= 40 && (p[0] >> 4) == 6) ip_len = get16(p + 4) + 40u;
     if (ip_len < len)
-        for (const auto &s : check(p, ip_len)) problems.push_back(s);
+        for (const auto &s : check(p, ip_len, opt)) problems.push_back(s);
     return problems;
 }
 

@@ -50,7 +50,7 @@ std::string join(const std::vector<std::string> &problems);
 
 // For hostile inputs: the problems of an input packet as a translator sees it, i.e. also cut to
 // the length its IP header gives (the bytes after it are link-layer padding).
-std::vector<std::string> check_input(const uint8_t *p, size_t len);
+std::vector<std::string> check_input(const uint8_t *p, size_t len, const CheckOptions &opt = {});
 // An output problem is inherited from the input when the input already had one of the same kind
 // (same text but for numbers and an "inner: " prefix: a translator carries a bad UDP length along,
 // RFC 7915 does not ask it to validate transport headers), or when it is a wrong checksum and the

@@ -30,12 +30,11 @@ Parsed P(std::vector<uint8_t> w) {
     return {std::move(w), *m};
 }
 
-Decision run(const Parsed &a, const Parsed *aaaa, bool v4only = true, LearnPolicy pol = {}) {
-    static std::mt19937_64 rng(42);
+Decision run(const Parsed &a, const Parsed *aaaa, bool v4only = true, LearnPolicy pol = {}, uint64_t seed = 42) {
     Nat64Prefixes n64;
     n64.add(*Prefix6::parse("2001:db8:64::/96"), "config");
     return decide(pol, v4only, a.m, a.wire, aaaa ? &aaaa->m : nullptr,
-                  aaaa ? std::span<const uint8_t>(aaaa->wire) : std::span<const uint8_t>(), n64, rng);
+                  aaaa ? std::span<const uint8_t>(aaaa->wire) : std::span<const uint8_t>(), n64, seed);
 }
 }  // namespace
 
@@ -132,14 +131,29 @@ TEST_CASE("draft §5.2.9: several A and AAAA are paired at random, each address 
                         {{"", dns::type::AAAA, 60, aaaa_rdata({0x2001, 0xdb8, 0x30, 0, 0, 0, 0, 1})},
                          {"", dns::type::AAAA, 60, aaaa_rdata({0x2001, 0xdb8, 0x30, 0, 0, 0, 0, 2})}}));
     std::set<std::pair<Ip4, Ip6>> combos;
-    for (int i = 0; i < 64; i++) {
-        auto d = run(a, &q);
+    for (uint64_t host = 0; host < 64; host++) {
+        auto d = run(a, &q, true, {}, host);
         REQUIRE(d.pairs.size() == 2);
         CHECK(d.pairs[0].ipv4 != d.pairs[1].ipv4);
         CHECK(d.pairs[0].ipv6 != d.pairs[1].ipv6);
         for (auto &p : d.pairs) combos.insert({p.ipv4, p.ipv6});
     }
     CHECK(combos.size() == 6);  // every combination shows up across hosts
+    // One host gets the same pairing on every query, even when the resolver rotates the records.
+    auto rotated = P(response(1, "multi.test", dns::type::A, 0,
+                              {{"", dns::type::A, 60, a_rdata(203, 0, 113, 33)},
+                               {"", dns::type::A, 60, a_rdata(203, 0, 113, 31)},
+                               {"", dns::type::A, 60, a_rdata(203, 0, 113, 32)}}));
+    auto first = run(a, &q, true, {}, 7), again = run(rotated, &q, true, {}, 7);
+    REQUIRE(first.pairs.size() == again.pairs.size());
+    for (size_t i = 0; i < first.pairs.size(); i++) {
+        CHECK(first.pairs[i].ipv4 == again.pairs[i].ipv4);
+        CHECK(first.pairs[i].ipv6 == again.pairs[i].ipv6);
+    }
+    // A large RRset gives at most max_pairs entries.
+    LearnPolicy small;
+    small.max_pairs = 1;
+    CHECK(run(a, &q, true, small).pairs.size() == 1);
 }
 
 TEST_CASE("draft §5.2.4 / issue point 10: negative answers create nothing", "[dns][learner]") {

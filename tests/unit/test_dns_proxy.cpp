@@ -232,6 +232,10 @@ TEST_CASE("proxy: dual-stack name learned before the A answer is released (§5.2
     CHECK(h.learned[0].ttl == 120);
     CHECK(h.proxy->counter(Counter::aaaa_asked) == 1);
     CHECK(h.proxy->counter(Counter::held_released_aaaa) == 1);
+    CHECK(h.proxy->counter(Counter::entries_created) == 1);
+    CHECK(h.proxy->counter(Counter::conflicts) == 0);
+    CHECK(h.proxy->counter(Counter::entries_refreshed) == 0);
+    CHECK(h.proxy->counter(Counter::aaaa_native) == 1);
     // The AAAA asked upstream is for the same name.
     bool asked = false;
     for (auto &s : h.up.seen) asked |= s.qtype == type::AAAA && s.name == "ds.test";

@@ -209,6 +209,12 @@ ecl_build_links() {
 
     nsx "$NS_SRVDS" ip addr add "$SRVDS_ADDR4/24" dev srvds-eth0
     nsx "$NS_SRVDS" ip addr add "$SRVDS_ADDR6/64" dev srvds-eth0 nodad
+    # The names the DNS learner tests resolve (test.zone: dsl, dsl2, shortds, firstpkt, dsh).
+    local i
+    for i in 21 22 23 24 25; do
+        nsx "$NS_SRVDS" ip addr add "203.0.113.$i/24" dev srvds-eth0
+        nsx "$NS_SRVDS" ip addr add "2001:db8:20::$i/64" dev srvds-eth0 nodad
+    done
     nsx "$NS_SRVDS" ip route add default via "$SRV_GW4"
     nsx "$NS_SRVDS" ip -6 route add default via "$SRV_GW6"
 }
