@@ -45,7 +45,7 @@ void register_table_commands(ControlPlane &cp) {
                       return {true, out};
                   }});
     cp.shell.add({"eamt", "add eamt <v4prefix:ipv4> <v6prefix:ipv6> [ttl <uint:ttl>]",
-                  "add a static EAMT entry (RFC 7757: equal suffix lengths); ttl 0 or none = permanent",
+                  "add a static EAMT entry (RFC 7757 §3.2: IPv4 suffix no longer than the IPv6 one); ttl 0 or none = permanent",
                   [&cp](const Args &a) -> CommandResult {
                       uint64_t ttl = a.has("ttl") ? *a.get("ttl").number : 0;
                       if (ttl > 0xffffffffu) return {false, "ttl too large\nusage: add eamt V4PFX V6PFX [ttl S]"};

@@ -72,12 +72,12 @@ TableManager::TableManager(TableSink &sink, Clock clock, TableLimits limits)
     : sink_(sink), clock_(std::move(clock)), limits_(limits) {}
 
 namespace {
-// RFC 7757 §3.2: an EAM maps prefixes with suffixes of the same length.
+// RFC 7757 §3.2: "An EAM's IPv4 prefix value MUST have an identical or smaller number of suffix
+// bits than its corresponding IPv6 prefix value" (the IPv6 side pads with zeros).
 bool suffixes_match(const Prefix4 &v4, const Prefix6 &v6, std::string &err) {
-    if (32 - v4.len != 128 - v6.len) {
-        err = "suffix lengths differ: " + v4.str() + " has " + std::to_string(32 - v4.len) +
-              " host bits, " + v6.str() + " has " + std::to_string(128 - v6.len) +
-              " (RFC 7757 §3.2)";
+    if (32 - v4.len > 128 - v6.len) {
+        err = "suffix lengths: " + v4.str() + " has " + std::to_string(32 - v4.len) + " suffix bits, more than the " +
+              std::to_string(128 - v6.len) + " of " + v6.str() + " (RFC 7757 §3.2)";
         return false;
     }
     return true;

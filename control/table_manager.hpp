@@ -103,7 +103,7 @@ public:
 
     // --- static (config and shell): validated, never aged ---
     // Adds a static entry. ttl 0 = permanent. Fails (err) on invalid prefixes (RFC 7757 §3.2:
-    // suffix lengths must match) or an IPv4/IPv6 prefix already used by another static entry (§5).
+    // the IPv4 suffix no longer than the IPv6 one) or an IPv4/IPv6 prefix already used by another static entry (§5).
     bool add_static(const Prefix4 &v4, const Prefix6 &v6, uint32_t ttl, std::string &err);
     bool add_do_not_optimise(const Prefix4 &v4, std::string &err);  // §5.2.15
     bool del_static(const Prefix4 &v4, std::string &err);

@@ -403,9 +403,9 @@ check_batch_file() {
 
 check_ctl_usage() {
     local out rc
-    out=$(ctl "add eamt 203.0.113.0/24 2001:db8::/64" 2>&1); rc=$?
+    out=$(ctl "add eamt 203.0.113.0/24 2001:db8::/124" 2>&1); rc=$?
     echo "$out"
-    { [ $rc -eq 1 ] && grep -q 'suffix lengths differ' <<<"$out"; } || return 1
+    { [ $rc -eq 1 ] && grep -q 'suffix lengths' <<<"$out"; } || return 1
     out=$(ctl "add eamt nonsense" 2>&1); rc=$?
     { [ $rc -eq 1 ] && grep -q 'usage: add eamt' <<<"$out"; } || { echo "$out"; return 1; }
     if ctl "show eamt static" | grep -q '203.0.113.0/24'; then echo "a refused entry was added"; return 1; fi

@@ -169,8 +169,11 @@ TEST_CASE("static entries: RFC 7757 §3.2 suffix lengths and §5 duplicates are 
     FakeClock fc;
     TableManager tm(sink, fc.clock(), {});
     std::string err;
-    CHECK_FALSE(tm.add_static(p4("203.0.113.0/24"), p6("2001:db8:20::/64"), 0, err));
-    CHECK(err.find("suffix lengths differ") != std::string::npos);
+    CHECK_FALSE(tm.add_static(p4("203.0.113.0/24"), p6("2001:db8:20::/124"), 0, err));
+    CHECK(err.find("suffix lengths") != std::string::npos);
+    // RFC 7757 Figure 1 row 4: an IPv4 suffix shorter than the IPv6 one is valid.
+    REQUIRE(tm.add_static(p4("192.0.2.128/26"), p6("2001:db8:dddd::/64"), 0, err));
+    REQUIRE(tm.del_static(p4("192.0.2.128/26"), err));
     REQUIRE(tm.add_static(p4("203.0.113.0/24"), p6("2001:db8:20::/120"), 0, err));
     CHECK_FALSE(tm.add_static(p4("203.0.113.0/24"), p6("2001:db8:21::/120"), 0, err));
     CHECK(err.find("exists") != std::string::npos);
@@ -211,7 +214,7 @@ TEST_CASE("operator table: all-or-nothing, withdrawn entries drain through Stale
     sink.pinned[b_id] = 1;
     // A bad table (second entry malformed) changes nothing.
     CHECK_FALSE(tm.apply_operator_table({{p4("198.51.100.0/24"), p6("2001:db8:30::/120"), 600, false, "a"},
-                                         {p4("198.51.102.0/24"), p6("2001:db8:32::/64"), 600, false, "bad"}},
+                                         {p4("198.51.102.0/24"), p6("2001:db8:32::/124"), 600, false, "bad"}},
                                         err));
     CHECK(err.find("entry 1") != std::string::npos);
     CHECK(tm.list({xlat::EamtSource::operator_table}).size() == 2);
