@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD:-build}
-SUITES=${SUITES:-"unit sanitize pcap daemon e2e"}
+SUITES=${SUITES:-"configs unit sanitize pcap daemon e2e"}
 LOGDIR=${LOGDIR:-$ROOT/$BUILD/test-logs}
 total_pass=0
 total_fail=0
@@ -65,6 +65,14 @@ mkdir -p "$LOGDIR"
 
 for suite in $SUITES; do
     case $suite in
+    configs)
+        note "shipped configurations validate"
+        p=0 f=0
+        for c in configs/clat.yaml configs/siit-box.yaml configs/bng.yaml; do
+            if "$BUILD/control/eamclat" --check-config "$c"; then p=$((p + 1)); else f=$((f + 1)); fi
+        done
+        if "$BUILD/control/eamclat-pcap" --config configs/siit.yaml --check-config; then p=$((p + 1)); else f=$((f + 1)); fi
+        count configs $p $f ;;
     unit)
         note "unit tests"
         run_meson_tests unit "$BUILD" "$LOGDIR/unit.log" ;;
