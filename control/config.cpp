@@ -748,6 +748,42 @@ void parse_do_not_optimise(Loader &l, const std::string &path, const YAML::Node 
     });
 }
 
+
+// ---- operator-table (draft §5.3; docs/OPERATOR-TABLE.md) -----------------------------------
+
+OperatorTableConfig &optable(Loader &l) {
+    if (!l.cfg.operator_table) l.cfg.operator_table.emplace();
+    return *l.cfg.operator_table;
+}
+
+constexpr KeySpec operator_keys[] = {
+    {"url", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         std::string s;
+         if (!scalar(l, p, v, s)) return;
+         // Integrity needs TLS with certificate verification (the signature is optional).
+         if (s.rfind("https://", 0) != 0 || s.size() <= 8) l.error(p, v, "must be an https:// URL, not '" + s + "'");
+         else optable(l).url = s;
+     }, "https URL of the operator's table (JSON or YAML)"},
+    {"public-key", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         absolute_path(l, p, v, optable(l).public_key); }, "PEM Ed25519 public key: tables must carry a valid signature (URL.sig)"},
+    {"ca-file", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         absolute_path(l, p, v, optable(l).ca_file); }, "CA bundle for the server certificate (default: the system's)"},
+    {"state-file", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         absolute_path(l, p, v, optable(l).state_file); }, "last good table (default: STATE-DIR/operator-table.state)"},
+    {"refresh-min", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         set_int(l, p, v, 1, day, optable(l).refresh_min); }, "seconds: shortest refresh interval"},
+    {"refresh-max", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         set_int(l, p, v, 1, 7 * day, optable(l).refresh_max); }, "seconds: longest refresh interval"},
+    {"initial-jitter", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         set_int(l, p, v, 0, day, optable(l).initial_jitter); }, "seconds: random delay of the first pull after boot"},
+    {"max-bytes", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         set_int(l, p, v, 1024, uint64_t(1) << 30, optable(l).max_bytes); }, "largest table accepted, in bytes"},
+    {"max-entries", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         set_int(l, p, v, 1, 16u << 20, optable(l).max_entries); }, "most entries accepted"},
+    {"timeout", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         set_int(l, p, v, 1, 3600, optable(l).timeout); }, "seconds for a whole transfer"},
+};
+
 // ---- the top level ---------------------------------------------------------------------------
 
 constexpr KeySpec top_keys[] = {
@@ -780,6 +816,9 @@ constexpr KeySpec top_keys[] = {
     {"learning", [](Loader &l, const std::string &p, const YAML::Node &v) {
          l.parse_mapping(p, v, learning_keys, std::size(learning_keys)); }, "daemon: the EAMT learner (draft §5.2)"},
     {"do-not-optimise", parse_do_not_optimise, "daemon: IPv4 destinations always sent through the PLAT (draft §5.2.15)"},
+    {"operator-table", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         optable(l);
+         l.parse_mapping(p, v, operator_keys, std::size(operator_keys)); }, "daemon: pull the operator's EAMT table (draft §5.3)"},
 };
 
 // Checks that involve more than one key, after all keys are parsed.
@@ -825,6 +864,11 @@ void cross_checks(Loader &l) {
         l.error("dns.upstream", l.line("dns"), "missing (the DNS proxy needs a resolver; or set dns.enabled: false)");
     if (l.has("learning") && l.cfg.learning.enabled.value_or(false) && x.mode != xlat::Mode::clat)
         l.error("learning.enabled", l.line("learning.enabled"), "learning is a CLAT function (draft §5.2): only valid in clat mode");
+    if (auto &o = l.cfg.operator_table) {
+        if (o->refresh_min > o->refresh_max)
+            l.error("operator-table.refresh-min", l.line("operator-table.refresh-min"), "is larger than refresh-max");
+        if (o->state_file.empty()) o->state_file = l.cfg.control.state_dir + "/operator-table.state";
+    }
     if (l.scope == ConfigScope::daemon && !l.has("ports"))
         l.error("ports", top, "missing (the daemon needs ports.lan and ports.wan)");
 }
@@ -892,6 +936,7 @@ std::string config_reference() {
     section("control.", control_keys, std::size(control_keys));
     section("dns.", dns_keys, std::size(dns_keys));
     section("learning.", learning_keys, std::size(learning_keys));
+    section("operator-table.", operator_keys, std::size(operator_keys));
     return out;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "operator_table.hpp"
 #include "xlat/config.hpp"
 #include "xlat/types.hpp"
 
@@ -89,6 +90,7 @@ struct DaemonConfig {
     DnsConfig dns;
     LearningConfig learning;
     std::vector<Prefix4> do_not_optimise;  // §5.2.15: destinations forced through the PLAT
+    std::optional<OperatorTableConfig> operator_table;  // §5.3: the operator's published EAMT
     PortsConfig ports;
     std::optional<Prefix6> delegated_prefix;  // the LAN's IPv6 prefix, forwarded natively
     bool plat_prefix_discover = false;        // plat-prefix: discover (RFC 7050 / RFC 8781)

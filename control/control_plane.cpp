@@ -89,7 +89,27 @@ bool ControlPlane::start(std::string &err) {
         if (!proxy->start(err)) return false;
     }
 
+    if (cfg.operator_table) {
+        // The CE's own prefixes may never be taken over by an operator entry.
+        OperatorTableLimits lim;
+        lim.max_bytes = cfg.operator_table->max_bytes;
+        lim.max_entries = cfg.operator_table->max_entries;
+        for (const auto &a : cfg.ports.lan_ipv4)
+            lim.forbidden4.push_back(Prefix4{a.addr & Prefix4::mask(a.len), a.len});
+        for (const auto *p : {&cfg.xlat.clat_prefix, &cfg.xlat.plat_prefix, &cfg.delegated_prefix})
+            if (*p) lim.forbidden6.push_back(**p);
+        pull = std::make_unique<PullClient>(daemon.loop(), *cfg.operator_table, lim,
+                                            [this](const std::vector<OperatorEntry> &e, std::string &why) {
+                                                return tables->apply_operator_table(e, why);
+                                            });
+        if (!pull->start(err)) {
+            err = "operator-table: " + err;
+            return false;
+        }
+    }
+
     register_stats_commands(*this);
+    register_operator_commands(*this);
     register_table_commands(*this);
     register_dns_commands(*this);
     register_system_commands(*this);

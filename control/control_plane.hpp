@@ -14,6 +14,7 @@
 #include "dataplane_sink.hpp"
 #include "hosts.hpp"
 #include "proxy.hpp"
+#include "pull_client.hpp"
 #include "shell.hpp"
 #include "table_manager.hpp"
 
@@ -43,6 +44,7 @@ public:
     HostTable hosts;
     std::unique_ptr<dns::Proxy> proxy;
     std::unique_ptr<CtlServer> ctl;
+    std::unique_ptr<PullClient> pull;  // operator-table (draft §5.3)
     bool optimization = true;  // draft §5.2.1 / §5.2.15: `set optimization on|off`
 
     std::string learned_path() const;
@@ -74,5 +76,6 @@ void register_stats_commands(ControlPlane &cp);
 void register_table_commands(ControlPlane &cp);
 void register_dns_commands(ControlPlane &cp);
 void register_system_commands(ControlPlane &cp);
+void register_operator_commands(ControlPlane &cp);
 
 }  // namespace eamclat

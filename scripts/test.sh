@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD:-build}
-SUITES=${SUITES:-"configs unit sanitize pcap daemon e2e"}
+SUITES=${SUITES:-"configs unit sanitize pcap daemon operator e2e"}
 LOGDIR=${LOGDIR:-$ROOT/$BUILD/test-logs}
 total_pass=0
 total_fail=0
@@ -91,6 +91,11 @@ for suite in $SUITES; do
         note "daemon smoke test on vdevs"
         if [ -f tests/daemon/smoke.sh ]; then
             run_counted daemon "$LOGDIR/daemon.log" bash tests/daemon/smoke.sh "$ROOT/$BUILD"
+        fi ;;
+    operator)
+        note "operator table: publisher, HTTPS pull client, test CA"
+        if [ -f tests/operator/run.sh ]; then
+            run_counted operator "$LOGDIR/operator.log" bash tests/operator/run.sh "$ROOT/$BUILD"
         fi ;;
     e2e)
         note "end-to-end tests in network namespaces"

@@ -172,6 +172,7 @@ Fate parse_inner(const uint8_t *dg, uint32_t len, Inner &in) {
     in.frag_offset = (frag & 0x1fffu) * 8;
     in.ttl = dg[8];
     in.proto = dg[9];
+    if (!translatable_protocol(in.proto)) return Fate::drop_icmp_inner_invalid;
     in.src = static_cast<Ip4>(csum::load16(dg + 12)) << 16 | csum::load16(dg + 14);
     in.dst = static_cast<Ip4>(csum::load16(dg + 16)) << 16 | csum::load16(dg + 18);
     // §4.3: "stop at the first embedded header and drop the packet if it contains more embedded

@@ -269,6 +269,9 @@ Fate translate_inner(const Context &ctx, uint8_t *in, uint32_t in_len, uint8_t *
     }
 
     uint32_t total_len = ipv4_header_len + ih.end() - ih.l4_off;
+    // An inner IPv6 packet whose (claimed) length cannot be an IPv4 Total Length: translating it
+    // would wrap the 16-bit field and misdescribe the packet in error.
+    if (total_len > 0xffff) return Fate::drop_icmp_inner_invalid;
     FragmentFields frag = ipv4_fragment_fields(ih, src, dst, proto, total_len, l4, avail);
     write_ipv4_header(out, ipv4_tos(ctx, ih.traffic_class), static_cast<uint16_t>(total_len), frag, ih.hop_limit,
                       proto, src, dst);

@@ -63,18 +63,6 @@ bool is_illegal_source(Ip4 a) {
     return first == 0 || first == 127 || first >= 224;
 }
 
-// §4.1 copies the Protocol into Next Header and §4.5 forwards every transport protocol, with two
-// exceptions. IGMP: "SHOULD be silently dropped" (§4.2). Numbers that IPv6 reads as something
-// other than a transport (Hop-by-Hop 0, Routing 43, Fragment 44, Destination Options 60) or as
-// ICMPv6 (58, which IPv4 never carries): copied, they would make the IPv6 receiver parse bytes an
-// IPv4 sender wrote as IPv6 headers or ICMPv6 (e.g. forge fragments or Neighbor Discovery).
-bool translatable_protocol(uint8_t proto) {
-    switch (proto) {
-    case 0: case 2: case 43: case 44: case 58: case 60: return false;
-    default: return true;
-    }
-}
-
 // RFC 7915 §4.1: "if an unexpired source route option is present, then the packet MUST instead
 // be discarded". LSRR (131) and SSRR (137) are unexpired while pointer <= length (RFC 791).
 // Other options, and malformed option lists, are ignored as §4.1 says.
@@ -190,6 +178,21 @@ Result finish(const Context &ctx, rte_mbuf *m, Output &out, const Ip4Header &h, 
 }  // namespace
 
 namespace v4to6 {
+
+// §4.1 copies the Protocol into Next Header and §4.5 forwards every transport protocol, with two
+// exceptions. IGMP: "SHOULD be silently dropped" (§4.2). Numbers that IPv6 reads as something
+// other than a transport (Hop-by-Hop 0, Routing 43, Fragment 44, Destination Options 60) or as
+// ICMPv6 (58, which IPv4 never carries): copied, they would make the IPv6 receiver parse bytes an
+// IPv4 sender wrote as IPv6 headers or ICMPv6 (e.g. forge fragments or Neighbor Discovery).
+// AH (51) too: its ICV covers the IPv4 addresses, so it cannot verify after translation, and
+// its own Next Header field would put whatever the IPv4 sender chose (0, 43, 44, 60) behind it.
+// The same check applies to the inner packet of an ICMPv4 error (§4.3).
+bool translatable_protocol(uint8_t proto) {
+    switch (proto) {
+    case 0: case 2: case 43: case 44: case 51: case 58: case 60: return false;
+    default: return true;
+    }
+}
 
 void write_ipv6_header(uint8_t *p, uint8_t tc, uint16_t payload_len, uint8_t next_header, uint8_t hop_limit,
                        const Ip6 &src, const Ip6 &dst) {

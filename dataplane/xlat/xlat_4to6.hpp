@@ -8,6 +8,10 @@
 
 namespace eamclat::xlat::v4to6 {
 
+// §4.1/§4.2/§4.3: whether an IPv4 protocol number may become an IPv6 Next Header (xlat_4to6.cpp).
+bool translatable_protocol(uint8_t proto);
+
+
 inline constexpr uint8_t proto_icmp = 1;
 inline constexpr uint8_t proto_tcp = 6;
 inline constexpr uint8_t proto_udp = 17;

@@ -197,6 +197,8 @@ delegated-prefix: $DELEGATED
 workers: 1
 dns:
   upstream: ["$RESOLVER6"]
+operator-table:
+  max-entries: 1000
 control:
   socket: $ECL_RUN/eamclat.sock
   state-dir: $ECL_RUN/eamclat-state
@@ -558,6 +560,35 @@ check_telemetry() {
     echo "dpdk-telemetry.py reads /eamclat/stats, /eamclat/eamt, /eamclat/dns, /eamclat/flows"
 }
 
+# ---- the operator's table (issue 6), pushed with `table load` ----
+
+check_operator_table() {
+    local good="$ECL_RUN/optable-good.json" bad="$ECL_RUN/optable-bad.json" out tag src
+    cat >"$good" <<EOF
+{"version": 1, "serial": 1, "generated": "2026-11-29T23:00:00Z", "default-ttl": 600,
+ "entries": [{"ipv4": "203.0.113.25", "ipv6": "2001:db8:20::25", "name": "cdn-op"}]}
+EOF
+    out=$(ctl "table load $good" 2>&1) || { echo "$out"; return 1; }
+    echo "$out"
+    ctl "show eamt operator" | grep -q '203.0.113.25/32 *2001:db8:20::25/128' || { echo "entry not in force"; return 1; }
+    tag="op-$RANDOM"
+    h4 curl -sS -f -m 10 "http://203.0.113.25/index.html?$tag" >/dev/null || return 1
+    src=$(log_source "$ECL_RUN/nginx-srvds/access.log" "$tag")
+    echo "operator entry used by the dataplane: server saw $src"
+    [ "$src" = "$HOST4_CLAT6" ] || return 1
+    # A newer table with one bad entry (host bits set) is refused as a whole; the old one stays.
+    cat >"$bad" <<EOF
+{"version": 1, "serial": 2, "generated": "2026-11-29T23:10:00Z", "default-ttl": 600,
+ "entries": [{"ipv4": "203.0.113.26", "ipv6": "2001:db8:20::26"},
+             {"ipv4": "203.0.113.1/24", "ipv6": "2001:db8:21::/120"}]}
+EOF
+    if out=$(ctl "table load $bad" 2>&1); then echo "bad table accepted: $out"; return 1; fi
+    echo "bad table refused: $out"
+    ctl "show eamt operator" | grep -q '203.0.113.25/32' || { echo "the good table was lost"; return 1; }
+    ctl "show eamt operator" | grep -q '203.0.113.26' && { echo "half of the bad table applied"; return 1; }
+    echo "good table in force and used; bad table refused whole, old one kept"
+}
+
 run_learner_checks() {
     check shell-batch-file      check_batch_file
     check shell-ctl-usage       check_ctl_usage
@@ -573,6 +604,7 @@ run_learner_checks() {
     check dns-stats             check_dns_stats
     check telemetry             check_telemetry
     check learn-dual-stack-host check_dual_stack_host
+    check operator-table-load   check_operator_table
 }
 
 summary() {

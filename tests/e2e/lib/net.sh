@@ -333,7 +333,7 @@ ecl_make_content() {
 
 # ecl_nginx NAME NS LISTEN...: one nginx, its own config, pid, logs and temp dirs.
 # Access log line: "$remote_addr $request_uri $status $body_bytes_sent".
-# /slow.bin is big.bin at 4 MB/s (5 s), for the download that must survive an EAMT update.
+# /slow.bin is big.bin at 2 MB/s (10 s), for the downloads that must outlive an EAMT update or a TTL.
 # /upload/NAME takes a PUT (WebDAV module) so that the LAN host can send full-size packets upstream.
 ecl_nginx() {
     local name=$1 ns=$2; shift 2
@@ -361,7 +361,7 @@ http {
 $listen        root $ECL_RUN/www;
         location = /slow.bin {
             alias $ECL_RUN/www/big.bin;
-            limit_rate 4m;
+            limit_rate 2m;
         }
         location /upload/ {
             dav_methods PUT;
