@@ -69,8 +69,12 @@ bool ControlPlane::start(std::string &err) {
     if (cfg.xlat.mode == xlat::Mode::clat && cfg.dns.enabled && !cfg.dns.upstream.empty()) {
         dns::ProxyConfig pc;
         pc.listen = cfg.dns.listen;
-        if (pc.listen.empty())
+        if (pc.listen.empty()) {
             for (const auto &a : cfg.ports.lan_ipv4) pc.listen.push_back(ip4_str(a.addr));
+            // Dual-stack hosts may ask over IPv6 (relayed; they are never given entries).
+            for (const auto &a : cfg.ports.lan_ipv6)
+                if (a.addr.b[0] != 0xfe) pc.listen.push_back("[" + a.addr.str() + "]");
+        }
         pc.upstream = cfg.dns.upstream;
         pc.resolution_delay = std::chrono::milliseconds(cfg.dns.resolution_delay_ms);
         pc.upstream_timeout = std::chrono::milliseconds(cfg.dns.upstream_timeout_ms);
@@ -87,6 +91,15 @@ bool ControlPlane::start(std::string &err) {
         if (cfg.xlat.plat_prefix) proxy->nat64().add(*cfg.xlat.plat_prefix, "plat-prefix");
         for (const auto &p : cfg.dns.nat64_prefixes) proxy->nat64().add(p, "config");
         if (!proxy->start(err)) return false;
+        // RFC 8781: the PLAT's prefix announced in the WAN's Router Advertisements is a NAT64
+        // prefix too (AAAA inside it are synthesized); a zero lifetime withdraws it.
+        daemon.on_ra_option([this](std::span<const uint8_t> opt) {
+            if (opt.size() < 1 || opt[0] != 38) return;
+            auto p = dns::parse_pref64_option(opt);
+            if (!p) return;
+            proxy->nat64().remove_origin("ra-pref64");
+            if (p->lifetime_seconds) proxy->nat64().add(p->prefix, "ra-pref64");
+        });
     }
 
     if (cfg.operator_table) {

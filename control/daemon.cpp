@@ -344,6 +344,7 @@ unsigned Daemon::poll_sightings() {
 }
 
 void Daemon::snoop(PortRole role, const rte_mbuf *m) {
+    if (role == PortRole::wan && !ra_hooks_.empty()) snoop_router_advertisement(m);
     uint8_t copy[128];
     const uint32_t len = RTE_MIN(rte_pktmbuf_pkt_len(m), static_cast<uint32_t>(sizeof copy));
     const uint8_t *frame = static_cast<const uint8_t *>(rte_pktmbuf_read(m, 0, len, copy));
@@ -351,6 +352,25 @@ void Daemon::snoop(PortRole role, const rte_mbuf *m) {
     dp::Learned l;
     if (!dp::snoop_neighbor(frame, len, l)) return;
     learn(role, l.key, l.mac, true);
+}
+
+// RFC 4861 §4.2 Router Advertisement on the WAN (on its way to the kernel): hands each option to
+// the subscribers (the DNS learner takes RFC 8781 PREF64, type 38). Only RAs that a router on the
+// link could have sent: hop limit 255, ICMPv6 directly after the IPv6 header.
+void Daemon::snoop_router_advertisement(const rte_mbuf *m) {
+    uint8_t copy[1514];
+    const uint32_t len = RTE_MIN(rte_pktmbuf_pkt_len(m), static_cast<uint32_t>(sizeof copy));
+    const uint8_t *f = static_cast<const uint8_t *>(rte_pktmbuf_read(m, 0, len, copy));
+    constexpr uint32_t ip6 = 14, icmp = ip6 + 40, opts = icmp + 16;
+    if (!f || len < opts || f[12] != 0x86 || f[13] != 0xdd || (f[ip6] >> 4) != 6) return;
+    if (f[ip6 + 6] != 58 || f[ip6 + 7] != 255 || f[icmp] != 134 || f[icmp + 1] != 0) return;
+    const uint32_t end = RTE_MIN(len, opts + (static_cast<uint32_t>(f[ip6 + 4]) << 8 | f[ip6 + 5]) - 16);
+    for (uint32_t off = opts; off + 2 <= end;) {
+        const uint32_t olen = f[off + 1] * 8u;
+        if (olen == 0 || off + olen > end) return;  // RFC 4861 §4.6: length 0 is invalid
+        for (auto &hook : ra_hooks_) hook(std::span<const uint8_t>(f + off, olen));
+        off += olen;
+    }
 }
 
 void Daemon::learn(PortRole role, const Ip6 &key, const rte_ether_addr &mac, bool from_wire) {

@@ -27,6 +27,14 @@ Ip4 load_ip4(const uint8_t *p) {
     return static_cast<Ip4>(p[0]) << 24 | static_cast<Ip4>(p[1]) << 16 | static_cast<Ip4>(p[2]) << 8 | p[3];
 }
 
+// Two 64-bit compares instead of a memcmp call.
+inline bool same_ip6(const Ip6 &a, const Ip6 &b) {
+    uint64_t x[2], y[2];
+    memcpy(x, a.b.data(), 16);
+    memcpy(y, b.b.data(), 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
 }  // namespace
 
 Worker::Worker(const WorkerSetup &setup) : setup_(setup) {}
@@ -50,11 +58,7 @@ int Worker::run() {
             if (n == 0) continue;
             received += n;
             bump(counters_.rx[r], n);
-            for (unsigned i = 0; i < n && i < prefetch_ahead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-            for (unsigned i = 0; i < n; ++i) {
-                if (i + prefetch_ahead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
-                handle(static_cast<PortRole>(r), pkts[i], now);
-            }
+            handle_burst(static_cast<PortRole>(r), pkts, n, now);
         }
         drain_kernel_tx();
         // Idle or the drain period elapsed: partial bursts go out now rather than wait for more.
@@ -78,8 +82,87 @@ int Worker::run() {
     return 0;
 }
 
-void Worker::handle(PortRole in, rte_mbuf *m, uint64_t now) {
+void Worker::handle_burst(PortRole in, rte_mbuf **pkts, unsigned n, uint64_t now) {
+    for (; n > burst; pkts += burst, n -= burst) handle_burst(in, pkts, burst, now);
     now_ = now;
+    for (NeighborMemo &c : neighbor_memo_) c.valid = false;
+    tables::DaemonMapper *fm = setup_.flow_mapper;
+    if (!fm || !fm->flow_table()) {
+        // No flow state (siit, or clat without pinning): nothing to look up in bulk, one pass.
+        for (unsigned i = 0; i < n && i < prefetch_ahead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+        for (unsigned i = 0; i < n; ++i) {
+            if (i + prefetch_ahead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
+            handle_one(in, pkts[i], now);
+        }
+        return;
+    }
+    constexpr uint8_t no_key = 0xff;
+    Decision *const decision = stage_.decision;
+    rte_ether_addr *const sender = stage_.sender;
+    tables::DaemonMapper::PacketContext *const flow_ctx = stage_.flow_ctx;
+    tables::FlowKey *const keys = stage_.keys;
+    const tables::FlowKey **const key_ptr = stage_.key_ptr;
+    uint8_t *const key_of = stage_.key_of;
+    tables::Flow **const found = stage_.found;
+    unsigned n_keys = 0;
+
+    // Stage 1: classify; strip L2 from the frames to translate and describe their flows.
+    for (unsigned i = 0; i < n && i < prefetch_ahead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+    for (unsigned i = 0; i < n; ++i) {
+        if (i + prefetch_ahead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
+        rte_mbuf *m = pkts[i];
+        const uint32_t want = RTE_MIN(rte_pktmbuf_pkt_len(m), classify_len);
+        const uint8_t *frame = xlat::pull_up(m, want);
+        if (!frame) {  // headers split over segments with no tailroom to gather them
+            bump(counters_.fate[static_cast<unsigned>(Fate::drop_truncated_frame)]);
+            rte_pktmbuf_free(m);
+            pkts[i] = nullptr;
+            continue;
+        }
+        const Decision d = classify(*setup_.classify, in, frame, want);
+        decision[i] = d;
+        key_of[i] = no_key;
+        if (d.sight != Sight::none) report_sender(d.sight, frame, now);
+        if (d.action != Action::translate_4to6 && d.action != Action::translate_6to4) continue;
+        prepare_translate(m, d.action == Action::translate_4to6, sender[i]);
+        flow_ctx[i] = fm->packet();
+        if (fm->flow_key(keys[n_keys])) {
+            key_ptr[n_keys] = &keys[n_keys];
+            key_of[i] = static_cast<uint8_t>(n_keys++);
+        }
+    }
+    // Stage 2: the burst's flows, looked up together; their records are being prefetched.
+    if (n_keys) fm->flow_table()->find_bulk(key_ptr, n_keys, found);
+
+    // Stage 3: each frame's action, in arrival order.
+    for (unsigned i = 0; i < n; ++i) {
+        rte_mbuf *m = pkts[i];
+        if (!m) continue;
+        const Decision d = decision[i];
+        switch (d.action) {
+        case Action::translate_4to6:
+        case Action::translate_6to4:
+            fm->resume(flow_ctx[i], key_of[i] == no_key ? nullptr : found[key_of[i]]);
+            translate(in, m, d.action == Action::translate_4to6, sender[i]);
+            continue;
+        case Action::forward6:
+            forward6(in, m, d.fate);
+            continue;
+        case Action::hop_limit_expired:
+            time_exceeded6(in, m);
+            continue;
+        case Action::punt:
+            punt(in, m, d.fate);
+            continue;
+        case Action::drop:
+            break;
+        }
+        bump(counters_.fate[static_cast<unsigned>(d.fate)]);
+        rte_pktmbuf_free(m);
+    }
+}
+
+void Worker::handle_one(PortRole in, rte_mbuf *m, uint64_t now) {
     const uint32_t want = RTE_MIN(rte_pktmbuf_pkt_len(m), classify_len);
     const uint8_t *frame = xlat::pull_up(m, want);
     if (!frame) {  // headers split over segments with no tailroom to gather them
@@ -89,12 +172,12 @@ void Worker::handle(PortRole in, rte_mbuf *m, uint64_t now) {
     }
     const Decision d = classify(*setup_.classify, in, frame, want);
     if (d.sight != Sight::none) report_sender(d.sight, frame, now);
+    rte_ether_addr sender;
     switch (d.action) {
     case Action::translate_4to6:
-        translate(in, m, true);
-        return;
     case Action::translate_6to4:
-        translate(in, m, false);
+        prepare_translate(m, d.action == Action::translate_4to6, sender);
+        translate(in, m, d.action == Action::translate_4to6, sender);
         return;
     case Action::forward6:
         forward6(in, m, d.fate);
@@ -112,18 +195,19 @@ void Worker::handle(PortRole in, rte_mbuf *m, uint64_t now) {
     rte_pktmbuf_free(m);
 }
 
-void Worker::translate(PortRole in, rte_mbuf *m, bool four_to_six) {
+void Worker::prepare_translate(rte_mbuf *m, bool four_to_six, rte_ether_addr &sender) {
     // The sender's MAC: where ICMP errors about its packet go back to (same link, same host).
-    rte_ether_addr sender;
     memcpy(sender.addr_bytes, rte_pktmbuf_mtod_offset(m, uint8_t *, 6), 6);
     rte_pktmbuf_adj(m, ether_header_len);
-
     if (setup_.flow_mapper) {
         if (four_to_six)
             describe_flow_4to6(m);
         else
             describe_flow_6to4(m);
     }
+}
+
+void Worker::translate(PortRole in, rte_mbuf *m, bool four_to_six, const rte_ether_addr &sender) {
     xlat::Output out;
     const xlat::Result r = four_to_six ? xlat::translate_4to6(setup_.xlat, m, out) : xlat::translate_6to4(setup_.xlat, m, out);
     bump(counters_.xlat_fate[static_cast<unsigned>(r.fate)]);
@@ -409,7 +493,7 @@ void Worker::output(PortRole out, rte_mbuf *m, bool prepend, uint16_t ethertype,
         return;
     }
     rte_ether_addr mac;
-    if (setup_.ports[o].neighbors && setup_.ports[o].neighbors->lookup(next_hop, mac)) {
+    if (neighbor_mac(o, next_hop, mac)) {
         memcpy(eth, mac.addr_bytes, 6);
         queue_tx(out, m, Egress::sent);
         return;
@@ -424,6 +508,20 @@ void Worker::output(PortRole out, rte_mbuf *m, bool prepend, uint16_t ethertype,
     }
     bump(counters_.egress[o][static_cast<unsigned>(Egress::dropped_no_neighbor)]);
     rte_pktmbuf_free(m);
+}
+
+bool Worker::neighbor_mac(unsigned port, const Ip6 &next_hop, rte_ether_addr &mac) {
+    NeighborMemo &c = neighbor_memo_[port];
+    if (c.valid && same_ip6(c.key, next_hop)) {
+        mac = c.mac;
+        return true;
+    }
+    const NeighborTable *table = setup_.ports[port].neighbors;
+    if (!table || !table->lookup(next_hop, mac)) return false;
+    c.valid = true;
+    c.key = next_hop;
+    c.mac = mac;
+    return true;
 }
 
 void Worker::queue_tx(PortRole out, rte_mbuf *m, Egress fate) {

@@ -117,8 +117,14 @@ public:
     int run();
     // rte_eal_remote_launch entry point: arg is a Worker*.
     static int launch(void *arg);
-    // Handles one received frame (the loop calls it; unit tests may too). Ends in one counter.
-    void handle(PortRole in, rte_mbuf *m, uint64_t now);
+    // Handles n frames received on `in` (the loop calls it per RX burst; entries of pkts may be
+    // overwritten). With a flow table, in stages as DPDK's l3fwd: classify every frame and describe
+    // the flows of those to translate, look all their flows up at once (their cache misses overlap
+    // instead of serializing), then translate / forward / punt in arrival order. Without one, one
+    // pass per frame. Each frame ends in one counter.
+    void handle_burst(PortRole in, rte_mbuf **pkts, unsigned n, uint64_t now);
+    // One received frame: a burst of one (unit tests).
+    void handle(PortRole in, rte_mbuf *m, uint64_t now) { handle_burst(in, &m, 1, now); }
     // Flushes partial TX bursts and retries held packets.
     void drain(uint64_t now);
 
@@ -138,7 +144,11 @@ private:
         PortRole port;
     };
 
-    void translate(PortRole in, rte_mbuf *m, bool four_to_six);
+    // handle_burst without flow state: each frame from start to end in turn.
+    void handle_one(PortRole in, rte_mbuf *m, uint64_t now);
+    // Strips the Ethernet header (keeping the sender's MAC) and describes the flow to the mapper.
+    void prepare_translate(rte_mbuf *m, bool four_to_six, rte_ether_addr &sender);
+    void translate(PortRole in, rte_mbuf *m, bool four_to_six, const rte_ether_addr &sender);
     void describe_flow_4to6(const rte_mbuf *m);
     void describe_flow_6to4(const rte_mbuf *m);
     void forward6(PortRole in, rte_mbuf *m, Fate fate);
@@ -153,6 +163,9 @@ private:
                 const Ip6 &next_hop);
     void request_resolution(PortRole out, const Ip6 &key);
     void send_sighting(const Sighting &s);
+    // The neighbor table's answer for next_hop, remembered for the rest of the burst (most
+    // packets of a burst share a next hop: the WAN gateway, or one LAN host).
+    bool neighbor_mac(unsigned port, const Ip6 &next_hop, rte_ether_addr &mac);
     void queue_tx(PortRole out, rte_mbuf *m, Egress fate);
     void flush(PortRole out);
     void drain_kernel_tx();
@@ -164,6 +177,23 @@ private:
     unsigned n_pending_ = 0;
     uint64_t now_ = 0;
     SightingFilter sighting_filter_;
+    struct NeighborMemo {
+        bool valid = false;
+        Ip6 key;
+        rte_ether_addr mac;
+    };
+    NeighborMemo neighbor_memo_[port_role_count];  // reset at each burst
+    // handle_burst's per-frame state between its stages (a member: not re-initialized per burst).
+    struct BurstStage {
+        Decision decision[burst];
+        rte_ether_addr sender[burst];
+        tables::DaemonMapper::PacketContext flow_ctx[burst];
+        tables::FlowKey keys[burst];
+        const tables::FlowKey *key_ptr[burst];
+        uint8_t key_of[burst];
+        tables::Flow *found[burst];
+    };
+    BurstStage stage_;
     static constexpr unsigned icmp6_error_burst = 10;
     unsigned icmp6_error_tokens_ = icmp6_error_burst;
     uint64_t icmp6_error_refill_ = 0;

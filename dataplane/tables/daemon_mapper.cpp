@@ -42,6 +42,7 @@ DaemonMapper::DaemonMapper(const xlat::Config &cfg, EamtTables &eamt, FlowTable 
 
 void DaemonMapper::begin_4to6(Ip4 src, Ip4 dst, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t tcp_flags) {
     flow_ = nullptr;
+    found_ = nullptr;
     ctx_.active = flows_ != nullptr;
     ctx_.from_v4 = true;
     ctx_.lookup_only = false;
@@ -56,6 +57,7 @@ void DaemonMapper::begin_4to6(Ip4 src, Ip4 dst, uint8_t proto, uint16_t sport, u
 bool DaemonMapper::begin_6to4(const Ip6 &src, const Ip6 &dst, uint8_t proto, uint16_t sport, uint16_t dport,
                               uint8_t tcp_flags) {
     flow_ = nullptr;
+    found_ = nullptr;
     ctx_.active = false;
     Ip4 host;
     if (!flows_ || !extract(cfg_.clat_prefix, dst, host))
@@ -87,6 +89,31 @@ bool DaemonMapper::begin_6to4_error(const Ip6 &inner_src, const Ip6 &inner_dst, 
         return false;
     ctx_.lookup_only = true;
     return true;
+}
+
+bool DaemonMapper::flow_key(FlowKey &k) const {
+    if (!ctx_.active)
+        return false;
+    if (ctx_.from_v4)
+        k = FlowTable::forward_key({ctx_.host, ctx_.remote4, ctx_.host_port, ctx_.remote_port, ctx_.proto});
+    else
+        k = FlowTable::reverse_key(ctx_.host, ctx_.remote6, ctx_.proto, ctx_.host_port, ctx_.remote_port);
+    return true;
+}
+
+// The flow found by the burst's bulk lookup is the one find() would return now, unless the control
+// thread expired it in between (its memory stays valid until this worker's quiescent state; it is
+// no longer live): then look again, as a packet arriving after the expiry would.
+Flow *DaemonMapper::lookup_4to6(const FlowTuple &t) {
+    if (found_ && found_->live.load(std::memory_order_acquire))
+        return found_;
+    return flows_->find(t);
+}
+
+Flow *DaemonMapper::lookup_6to4(const Ip6 &addr) {
+    if (found_ && found_->live.load(std::memory_order_acquire))
+        return found_;
+    return flows_->find6(ctx_.host, addr, ctx_.proto, ctx_.host_port, ctx_.remote_port);
 }
 
 // A remote IPv4 address for a new flow (or statelessly): draft §5.2.6 "if there is a valid EAMT
@@ -123,7 +150,7 @@ MapResult DaemonMapper::remote6_to_4(Ip4 host, const Ip6 &addr, Ip4 &out, uint32
 // Draft §5.2.6: the EAMT (or pref64) decides once, when the flow starts; the flow keeps it.
 MapResult DaemonMapper::pinned_4to6(Ip4 addr, Ip6 &out) {
     FlowTuple t{ctx_.host, addr, ctx_.host_port, ctx_.remote_port, ctx_.proto};
-    if (Flow *f = flows_->find(t)) {
+    if (Flow *f = lookup_4to6(t)) {
         if (!ctx_.lookup_only)
             FlowTable::touch(*f, now_, true, ctx_.tcp_flags);
         flow_ = f;
@@ -153,7 +180,7 @@ MapResult DaemonMapper::pinned_4to6(Ip4 addr, Ip6 &out) {
 }
 
 MapResult DaemonMapper::pinned_6to4(const Ip6 &addr, Ip4 &out) {
-    if (Flow *f = flows_->find6(ctx_.host, addr, ctx_.proto, ctx_.host_port, ctx_.remote_port)) {
+    if (Flow *f = lookup_6to4(addr)) {
         if (!ctx_.lookup_only)
             FlowTable::touch(*f, now_, false, ctx_.tcp_flags);
         flow_ = f;

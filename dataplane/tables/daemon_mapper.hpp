@@ -67,17 +67,13 @@ public:
     bool begin_6to4_error(const Ip6 &inner_src, const Ip6 &inner_dst, uint8_t inner_proto, uint16_t inner_sport,
                           uint16_t inner_dport);
     // Packets without a usable tuple (non-first fragments): no flow lookup/creation.
-    void begin_stateless() { ctx_.active = false; flow_ = nullptr; }
+    void begin_stateless() { ctx_.active = false; flow_ = nullptr; found_ = nullptr; }
 
-    // The flow the current packet was translated through (after translation), or null.
-    const Flow *flow() const { return flow_; }
-    const MapperCounters &counters() const { return counters_; }
-
-    xlat::MapResult v4_to_v6(Ip4 addr, xlat::Role role, xlat::MapFlags flags, Ip6 &out) override;
-    xlat::MapResult v6_to_v4(const Ip6 &addr, xlat::Role role, xlat::MapFlags flags, Ip4 &out) override;
-    bool eamt_has_v4(Ip4 addr) override { return eamt_.lookup_global4(addr) != nullptr; }
-
-private:
+    // A worker handling a burst in stages describes every packet first, looks the flows of the
+    // whole burst up at once (FlowTable::find_bulk), then translates: packet() saves what begin_*
+    // recorded, flow_key() gives the key the translation would look up (false: none), and
+    // resume() restores the description with the flow found for that key (null: not found then,
+    // so it is looked up again; the flow may have been created by an earlier packet since).
     struct PacketContext {
         bool active = false;
         bool from_v4 = false;
@@ -90,9 +86,28 @@ private:
         uint16_t remote_port = 0;
         uint8_t tcp_flags = 0;
     };
+    const PacketContext &packet() const { return ctx_; }
+    FlowTable *flow_table() const { return flows_; }
+    bool flow_key(FlowKey &k) const;
+    void resume(const PacketContext &ctx, Flow *found) {
+        ctx_ = ctx;
+        flow_ = nullptr;
+        found_ = found;
+    }
 
+    // The flow the current packet was translated through (after translation), or null.
+    const Flow *flow() const { return flow_; }
+    const MapperCounters &counters() const { return counters_; }
+
+    xlat::MapResult v4_to_v6(Ip4 addr, xlat::Role role, xlat::MapFlags flags, Ip6 &out) override;
+    xlat::MapResult v6_to_v4(const Ip6 &addr, xlat::Role role, xlat::MapFlags flags, Ip4 &out) override;
+    bool eamt_has_v4(Ip4 addr) override { return eamt_.lookup_global4(addr) != nullptr; }
+
+private:
     xlat::MapResult remote4_to_6(Ip4 host, Ip4 addr, Ip6 &out, uint32_t &entry_id);
     xlat::MapResult remote6_to_4(Ip4 host, const Ip6 &addr, Ip4 &out, uint32_t &entry_id);
+    Flow *lookup_4to6(const FlowTuple &t);
+    Flow *lookup_6to4(const Ip6 &addr);
     xlat::MapResult pinned_4to6(Ip4 addr, Ip6 &out);
     xlat::MapResult pinned_6to4(const Ip6 &addr, Ip4 &out);
     static void bump(std::atomic<uint64_t> &c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
@@ -103,6 +118,7 @@ private:
     uint32_t now_ = 0;
     PacketContext ctx_;
     Flow *flow_ = nullptr;
+    Flow *found_ = nullptr;  // resume(): the current packet's flow, already looked up
     MapperCounters counters_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include <cstdio>
 #include <cstring>
@@ -11,42 +12,6 @@
 namespace eamclat::tables {
 
 namespace {
-
-// Both key kinds share one layout (rte_hash has one key length): the remote is an IPv4 address in
-// the first 4 bytes (forward) or an IPv6 address (reverse); `kind` keeps them apart.
-struct FlowKey {
-    Ip4 host;
-    uint8_t remote[16];
-    uint16_t host_port;
-    uint16_t remote_port;
-    uint8_t proto;
-    uint8_t kind;  // 0 forward, 1 reverse
-    uint16_t zero;
-};
-static_assert(sizeof(FlowKey) == 28);
-
-FlowKey forward_key(const FlowTuple &t) {
-    FlowKey k;
-    memset(&k, 0, sizeof k);
-    k.host = t.host;
-    memcpy(k.remote, &t.remote, sizeof t.remote);
-    k.host_port = t.host_port;
-    k.remote_port = t.remote_port;
-    k.proto = t.proto;
-    return k;
-}
-
-FlowKey reverse_key(Ip4 host, const Ip6 &remote6, uint8_t proto, uint16_t host_port, uint16_t remote_port) {
-    FlowKey k;
-    memset(&k, 0, sizeof k);
-    k.host = host;
-    memcpy(k.remote, remote6.b.data(), 16);
-    k.host_port = host_port;
-    k.remote_port = remote_port;
-    k.proto = proto;
-    k.kind = 1;
-    return k;
-}
 
 enum RetireKind : uint32_t { retire_flow, retire_slot };
 
@@ -58,6 +23,29 @@ inline uint32_t ptr_idx(void *p) { return static_cast<uint32_t>(reinterpret_cast
 constexpr uint8_t proto_icmp = 1, proto_tcp = 6, proto_udp = 17, proto_icmp6 = 58;
 
 }  // namespace
+
+FlowKey FlowTable::forward_key(const FlowTuple &t) {
+    FlowKey k;
+    memset(&k, 0, sizeof k);
+    k.host = t.host;
+    memcpy(k.remote, &t.remote, sizeof t.remote);
+    k.host_port = t.host_port;
+    k.remote_port = t.remote_port;
+    k.proto = t.proto;
+    return k;
+}
+
+FlowKey FlowTable::reverse_key(Ip4 host, const Ip6 &remote6, uint8_t proto, uint16_t host_port, uint16_t remote_port) {
+    FlowKey k;
+    memset(&k, 0, sizeof k);
+    k.host = host;
+    memcpy(k.remote, remote6.b.data(), 16);
+    k.host_port = host_port;
+    k.remote_port = remote_port;
+    k.proto = proto;
+    k.kind = 1;
+    return k;
+}
 
 FlowTable::FlowTable(uint32_t capacity, const FlowTimeouts &timeouts, Rcu &rcu, int socket_id)
     : capacity_(capacity == 0 ? 1 : capacity), timeouts_(timeouts), rcu_(rcu) {
@@ -111,6 +99,26 @@ Flow *FlowTable::find6(Ip4 host, const Ip6 &remote6, uint8_t proto, uint16_t hos
     if (rte_hash_lookup_data(hash_, &k, &data) < 0)
         return nullptr;
     return &flows_[ptr_idx(data)];
+}
+
+void FlowTable::find_bulk(const FlowKey **keys, unsigned n, Flow **found) const {
+    void *data[RTE_HASH_LOOKUP_BULK_MAX];
+    uint64_t hits = 0;
+    n = RTE_MIN(n, static_cast<unsigned>(RTE_HASH_LOOKUP_BULK_MAX));
+    if (n == 0)
+        return;
+    rte_hash_lookup_bulk_data(hash_, reinterpret_cast<const void **>(keys), n, &hits, data);
+    for (unsigned i = 0; i < n; ++i) {
+        if (!(hits >> i & 1)) {
+            found[i] = nullptr;
+            continue;
+        }
+        Flow *f = &flows_[ptr_idx(data[i])];
+        // A record is 40 bytes, not line-aligned: it may straddle two lines.
+        rte_prefetch0(f);
+        rte_prefetch0(reinterpret_cast<const char *>(f) + sizeof(Flow) - 1);
+        found[i] = f;
+    }
 }
 
 Flow *FlowTable::create(const FlowTuple &t, const Ip6 &remote6, xlat::Path path, uint32_t eamt_id, uint32_t now,

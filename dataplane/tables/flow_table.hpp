@@ -76,6 +76,20 @@ struct Flow {
 // false sharing costs less than 24 more bytes per flow at 1M flows.
 static_assert(sizeof(Flow) == 40);
 
+// A hash key (rte_hash has one key length for both kinds): the remote is an IPv4 address in the
+// first 4 bytes (forward key) or an IPv6 address (reverse key); `kind` keeps them apart. Public so
+// that a worker can build a burst's keys and look them up at once (FlowTable::find_bulk).
+struct FlowKey {
+    Ip4 host;
+    uint8_t remote[16];
+    uint16_t host_port;
+    uint16_t remote_port;
+    uint8_t proto;
+    uint8_t kind;  // 0 forward, 1 reverse
+    uint16_t zero;
+};
+static_assert(sizeof(FlowKey) == 28);
+
 struct FlowStats {
     uint64_t created = 0;
     uint64_t full = 0;       // new flows translated unpinned: table full
@@ -93,6 +107,13 @@ public:
     // ---- workers (the Flow stays valid until the caller's next quiescent state)
     Flow *find(const FlowTuple &t) const;
     Flow *find6(Ip4 host, const Ip6 &remote6, uint8_t proto, uint16_t host_port, uint16_t remote_port) const;
+    // The keys find() and find6() look up.
+    static FlowKey forward_key(const FlowTuple &t);
+    static FlowKey reverse_key(Ip4 host, const Ip6 &remote6, uint8_t proto, uint16_t host_port, uint16_t remote_port);
+    // A burst's lookups at once (n <= 64): rte_hash pipelines the bucket and key reads of all the
+    // keys instead of waiting for each miss in turn, and the found records are prefetched.
+    // found[i] = the flow of *keys[i], or nullptr.
+    void find_bulk(const FlowKey **keys, unsigned n, Flow **found) const;
     // Creates the flow, or returns the one another worker created meanwhile for the same tuple.
     // nullptr when the table is full (or the reverse key is taken): the packet is translated
     // unpinned and stats().full / conflicts say so. Active flows are never evicted.

@@ -69,6 +69,11 @@ def make_pcap(work, kind, direction, eamt, flows, packets):
     return path
 
 
+def remove_runtime_dir(prefix):
+    """EAL leaves /var/run/dpdk/<file-prefix> behind even with --no-shconf; each run has its own."""
+    shutil.rmtree(os.path.join('/var/run/dpdk', prefix), ignore_errors=True)
+
+
 def vdevs(pcap):
     # port 0: the generator (every RX burst copies the next prepared frame), port 1: the sink.
     return ['--vdev', f'net_pcap0,rx_pcap={pcap},infinite_rx=1', '--vdev', 'net_null0,no-rx=1']
@@ -77,12 +82,14 @@ def vdevs(pcap):
 # ---------------------------------------------------------------------------- eamclat
 def run_eamclat(binary, pcap, case, warmup, seconds, tag):
     name, kind, direction, eamt, flows, churn, packets, room = case
-    cmd = [binary] + EAL + ['--file-prefix', f'eamclat_bench_{os.getpid()}_{tag}', '--log-level=eamclat:warning'] + \
+    prefix = f'eamclat_bench_{os.getpid()}_{tag}'
+    cmd = [binary] + EAL + ['--file-prefix', prefix, '--log-level=eamclat:warning'] + \
         vdevs(pcap) + ['--', 'pipeline', '--in', 'net_pcap0', '--out', 'net_null0', '--direction', direction,
                        '--eamt', str(eamt), '--flows', str(flows), '--flow-proto', '6' if kind == 'imix' else '17',
                        '--churn', str(churn), '--warmup', str(warmup), '--seconds', str(seconds),
                        '--mbufs', str(packets + 16384), '--mbuf-size', str(room)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    remove_runtime_dir(prefix)
     for line in p.stdout.splitlines():
         if line.startswith('{'):
             return json.loads(line)
@@ -90,9 +97,10 @@ def run_eamclat(binary, pcap, case, warmup, seconds, tag):
 
 
 def run_memory(binary, eamt, flows, tag):
-    cmd = [binary] + EAL + ['--file-prefix', f'eamclat_bench_{os.getpid()}_{tag}', '--', 'memory',
-                            '--eamt', str(eamt), '--flows', str(flows)]
+    prefix = f'eamclat_bench_{os.getpid()}_{tag}'
+    cmd = [binary] + EAL + ['--file-prefix', prefix, '--', 'memory', '--eamt', str(eamt), '--flows', str(flows)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    remove_runtime_dir(prefix)
     for line in p.stdout.splitlines():
         if line.startswith('{'):
             return json.loads(line)
@@ -123,7 +131,8 @@ def thread_cpu_ns(pid, tid):
 
 class Testpmd:
     def __init__(self, pcap, mode, packets, room, tag):
-        args = ['stdbuf', '-o0', 'dpdk-testpmd'] + EAL + ['--file-prefix', f'eamclat_bench_{os.getpid()}_{tag}'] + \
+        self.prefix = f'eamclat_bench_{os.getpid()}_{tag}'
+        args = ['stdbuf', '-o0', 'dpdk-testpmd'] + EAL + ['--file-prefix', self.prefix] + \
             vdevs(pcap) + ['--', '-i', f'--forward-mode={mode}', '--nb-cores=1', f'--mbuf-size={room}',
                            f'--total-num-mbufs={packets + 16384}']
         self.p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -168,6 +177,7 @@ class Testpmd:
         except Exception:
             self.p.kill()
             self.p.wait()
+        remove_runtime_dir(self.prefix)
 
 
 def run_testpmd(pcap, mode, packets, room, warmup, seconds, tsc_hz, tag):
@@ -204,7 +214,20 @@ def main():
     ap.add_argument('--output', default=os.path.join(ROOT, 'docs', 'PERFORMANCE.md'))
     ap.add_argument('--json', default=None, help='also write the raw results here')
     ap.add_argument('--no-dns', action='store_true')
+    ap.add_argument('--render-from', default=None, metavar='JSON',
+                    help='write the report from the raw results of an earlier run (--json) instead of running')
     a = ap.parse_args()
+
+    if a.render_from:
+        with open(a.render_from) as f:
+            raw = json.load(f)
+        doc = render(raw['env'], raw['results'], raw['memory'], raw['dns'])
+        print(doc)
+        if a.output:
+            with open(a.output, 'w') as f:
+                f.write(doc)
+            log(f'wrote {a.output}')
+        return
 
     binary = os.path.join(a.build_dir, 'tests', 'bench', 'eamclat-bench')
     work = a.work or f'/tmp/eamclat-bench-{os.getpid()}'
@@ -278,7 +301,7 @@ def render(env, results, memory, dns):
              'and `dpdk-testpmd` (io, macswap) read the same pcap through the same vdevs with the same EAL arguments. '
              '"Mpps" is wall-clock; "Mpps/core" divides by the CPU time the worker thread actually got '
              '(`/proc/.../schedstat`), which is what to compare on a shared machine. "cyc/pkt p50" is the median over '
-             'RX bursts of the cycles Worker::handle took per packet (classification, translation, Ethernet, TX '
+             'RX bursts of the cycles Worker::handle_burst took per packet (classification, flow lookups, translation, Ethernet, TX '
              'buffering), robust to preemption; "core cyc/pkt" is all the worker thread\'s cycles per packet '
              '(RX copy and polling included), comparable with testpmd\'s.\n')
 
@@ -412,12 +435,14 @@ def render(env, results, memory, dns):
                  'small table costs; the growth with the table is the lookups\' memory latency: an rte_hash lookup '
                  'touches a bucket line, a key-store line and the record, each a cache miss once the table is '
                  'larger than the caches, plus a page walk per miss on 4 KiB pages (EAL --no-huge: the 1M tables are '
-                 'about 150-190 MB each). A profile of the 1M-entry, 1M-flow case (perf) puts rte_hash lookups '
-                 'and key compares well ahead of the translation functions.')
+                 'about 150-190 MB each). Without a flow table the EAMT lookup of each packet is still made alone, so '
+                 'its misses serialize; with one, the worker looks the flows of a whole burst up at once '
+                 '(rte_hash_lookup_bulk_data) and prefetches their records, so a burst\'s misses overlap: compare '
+                 'the 1M-entry rows with and without flows (docs/BENCHMARKING.md, "Profiles").')
     small = next((r for r in results if r['kind'] == 'udp64' and r['direction'] == '4to6' and r['eamt'] == 10
                   and r.get('testpmd_macswap')), None)
     if small and small['testpmd_macswap']['core_cycles_per_packet']:
-        L.append(f"- Even with 10 entries (everything in L1/L2), Worker::handle costs "
+        L.append(f"- Even with 10 entries (everything in L1/L2), Worker::handle_burst costs "
                  f"{small['eamclat']['cycles_per_packet_p50']:.0f} cycles per packet (p50), where testpmd macswap "
                  f"spends {small['testpmd_macswap']['core_cycles_per_packet']:.0f} cycles per packet on everything, "
                  'generator included: the per-packet path itself (classification, neighbor lookup, RFC 6052 '

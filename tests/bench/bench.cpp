@@ -8,7 +8,7 @@
 //   eamclat-bench [EAL args] -- memory --eamt N --flows F
 //
 // pipeline: EAL lcore 1 runs the worker loop (the same calls as dp::Worker::run: rx_burst,
-// prefetch, Worker::handle, Worker::drain, one RCU quiescent state per loop) with rte_rdtsc around
+// Worker::handle_burst, Worker::drain, one RCU quiescent state per loop) with rte_rdtsc around
 // the handle/drain part; the main lcore is the control thread (EAMT churn, RCU reclamation,
 // sightings). Prints one JSON object on stdout.
 //
@@ -224,7 +224,7 @@ int run_memory(const Options &o) {
 
 // ---- pipeline
 struct alignas(RTE_CACHE_LINE_SIZE) LoopStats {
-    uint64_t packets = 0;      // frames handed to Worker::handle
+    uint64_t packets = 0;      // frames handed to Worker::handle_burst
     uint64_t busy_cycles = 0;  // rte_rdtsc around handle + drain
 };
 
@@ -260,7 +260,8 @@ uint64_t thread_cpu_ns(pid_t tid) {
 void publish(uint64_t &c, uint64_t v) { __atomic_store_n(&c, v, __ATOMIC_RELAXED); }
 uint64_t load(const uint64_t &c) { return __atomic_load_n(&c, __ATOMIC_RELAXED); }
 
-// dp::Worker::run's loop with the cycles around the work on received frames measured; the RX
+// dp::Worker::run's loop (its per-burst work is the real Worker::handle_burst) with the cycles
+// around the work on received frames measured; the RX
 // burst itself (in this benchmark: the generator's copy, see docs/BENCHMARKING.md) is not.
 int worker_loop(void *arg) {
     auto *a = static_cast<LoopArgs *>(arg);
@@ -283,13 +284,7 @@ int worker_loop(void *arg) {
             if (n == 0) continue;
             received += n;
             const uint64_t t0 = rte_rdtsc();
-            for (unsigned i = 0; i < n && i < dp::Worker::prefetch_ahead; ++i)
-                rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-            for (unsigned i = 0; i < n; ++i) {
-                if (i + dp::Worker::prefetch_ahead < n)
-                    rte_prefetch0(rte_pktmbuf_mtod(pkts[i + dp::Worker::prefetch_ahead], void *));
-                w.handle(static_cast<PortRole>(r), pkts[i], now);
-            }
+            w.handle_burst(static_cast<PortRole>(r), pkts, n, now);
             const uint64_t spent = rte_rdtsc() - t0;
             busy += spent;
             packets += n;

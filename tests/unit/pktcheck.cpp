@@ -102,7 +102,8 @@ void check_ipv4(const uint8_t *p, size_t len, Problems &pr, const CheckOptions &
 void check_ipv6(const uint8_t *p, size_t len, Problems &pr, const CheckOptions &opt, bool inner);
 
 // Transport checksum of a complete upper layer. `pseudo` is the pseudo-header partial sum.
-void check_l4(uint8_t proto, const uint8_t *l4, size_t l4len, uint32_t pseudo, bool v6, Problems &pr) {
+void check_l4(uint8_t proto, const uint8_t *l4, size_t l4len, uint32_t pseudo, bool v6, Problems &pr,
+              bool inner = false) {
     switch (proto) {
     case proto::udp: {
         if (l4len < 8) {
@@ -112,7 +113,9 @@ void check_l4(uint8_t proto, const uint8_t *l4, size_t l4len, uint32_t pseudo, b
         if (get16(l4 + 4) != l4len) pr.add("UDP length " + num(get16(l4 + 4)) + " != " + num(l4len));
         if (get16(l4 + 6) == 0) {
             // RFC 8200 §8.1: zero is not allowed over IPv6; over IPv4 it means "no checksum".
-            if (v6) pr.add("UDP checksum zero over IPv6");
+            // Not flagged in an ICMP error's quoted packet: an IPv4 sender's zero may be carried
+            // there (RFC 7915 §4.5 is about the packets the translator forwards).
+            if (v6 && !inner) pr.add("UDP checksum zero over IPv6");
             return;
         }
         if (fold(ones_sum(l4, l4len, pseudo)) != 0xffff)
@@ -207,7 +210,10 @@ void check_ipv4(const uint8_t *p, size_t len, Problems &pr, const CheckOptions &
     const uint8_t *l4 = p + ihl;
     size_t l4len = len - ihl;
     uint8_t proto = p[9];
-    if (proto == proto::icmp) {
+    if (proto == 51) {  // AH (RFC 4302): the same header in IPv4 and IPv6; its length must fit
+        if (l4len < 8) pr.add("AH past the end");
+        else if ((l4[1] + 2u) * 4u > l4len) pr.add("AH length past the end");
+    } else if (proto == proto::icmp) {
         check_icmp4(l4, l4len, pr, opt, inner);
     } else if (proto == proto::icmp6) {
         pr.add("ICMPv6 (58) carried over IPv4");
@@ -310,7 +316,7 @@ void check_ipv6(const uint8_t *p, size_t len, Problems &pr, const CheckOptions &
     } else if (ps.l4_proto == proto::icmp) {
         pr.add("ICMPv4 (1) carried over IPv6");
     } else if (!inner || opt.inner_l4) {
-        check_l4(ps.l4_proto, l4, l4len, pseudo, true, pr);
+        check_l4(ps.l4_proto, l4, l4len, pseudo, true, pr, inner);
     }
 }
 

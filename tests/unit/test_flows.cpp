@@ -126,6 +126,71 @@ TEST_CASE("Flows: both directions find the same flow", "[flows]") {
     CHECK(ft.stats().conflicts == 1);
 }
 
+TEST_CASE("Flows: bulk lookup finds what find / find6 find, keys from the mapper's packet description",
+          "[flows][mapper]") {
+    Clat c;
+    REQUIRE(c.eamt.add(xlat::EamtEntry{{ip4("203.0.113.5"), 32}, {ip6("2001:db8:5::5"), 128}, xlat::EamtSource::operator_table}));
+    // Two flows through the mapper (as the worker's burst would create them), plus unknown tuples.
+    Ip6 r6;
+    REQUIRE(c.out(ip4("203.0.113.5"), udp, 1000, 53, r6) == Path::eamt_operator);
+    REQUIRE(c.out(ip4("203.0.113.7"), tcp, 2000, 443, r6) == Path::pref64);
+    const Ip6 pref64_remote = r6;
+    std::vector<FlowKey> keys;
+    std::vector<DaemonMapper::PacketContext> ctx;
+    auto describe = [&] {
+        FlowKey k;
+        REQUIRE(c.m.flow_key(k));
+        keys.push_back(k);
+        ctx.push_back(c.m.packet());
+    };
+    c.m.begin_4to6(c.host, ip4("203.0.113.5"), udp, 1000, 53, 0);
+    describe();
+    c.m.begin_4to6(c.host, ip4("203.0.113.5"), udp, 1001, 53, 0);  // no such flow
+    describe();
+    REQUIRE(c.m.begin_6to4(pref64_remote, c.host6, tcp, 443, 2000, 0));
+    describe();
+    REQUIRE(c.m.begin_6to4(ip6("2001:db8:5::5"), c.host6, udp, 53, 1000, 0));
+    describe();
+    c.m.begin_stateless();
+    FlowKey unused;
+    CHECK_FALSE(c.m.flow_key(unused));
+
+    const FlowKey *ptr[4] = {&keys[0], &keys[1], &keys[2], &keys[3]};
+    Flow *found[4];
+    c.flows.find_bulk(ptr, 4, found);
+    Flow *udp_flow = c.flows.find({c.host, ip4("203.0.113.5"), 1000, 53, udp});
+    Flow *tcp_flow = c.flows.find6(c.host, pref64_remote, tcp, 2000, 443);
+    REQUIRE(udp_flow);
+    REQUIRE(tcp_flow);
+    CHECK(found[0] == udp_flow);
+    CHECK(found[1] == nullptr);
+    CHECK(found[2] == tcp_flow);
+    CHECK(found[3] == udp_flow);  // the same flow by its reverse key
+
+    // resume() with the flow found: translated through it, as after begin_* alone.
+    const uint64_t hits = c.m.counters().flow_hits.load();
+    c.m.resume(ctx[3], found[3]);
+    Ip4 r4;
+    CHECK(c.m.v6_to_v4(ip6("2001:db8:5::5"), Role::source, {}, r4).path == Path::eamt_operator);
+    CHECK(r4 == ip4("203.0.113.5"));
+    CHECK(c.m.flow() == udp_flow);
+    CHECK(c.m.counters().flow_hits.load() == hits + 1);
+    // resume() with nothing found: looked up again, then created.
+    const uint64_t created = c.m.counters().flows_created.load();
+    c.m.resume(ctx[1], nullptr);
+    CHECK(c.m.v4_to_v6(ip4("203.0.113.5"), Role::destination, {}, r6).path == Path::eamt_operator);
+    CHECK(c.m.counters().flows_created.load() == created + 1);
+    CHECK(c.flows.find({c.host, ip4("203.0.113.5"), 1001, 53, udp}) == c.m.flow());
+    // A found flow expired before its packet is translated: not used, a new one is created.
+    c.flows.expire_all(1u << 30);
+    CHECK(c.flows.size() == 0);
+    c.m.resume(ctx[0], found[0]);
+    CHECK(c.m.v4_to_v6(ip4("203.0.113.5"), Role::destination, {}, r6).path == Path::eamt_operator);
+    CHECK(c.m.flow() != nullptr);
+    CHECK(c.flows.size() == 1);
+    CHECK(c.m.counters().flows_created.load() == created + 2);
+}
+
 TEST_CASE("Flows: a flow started through an EAMT entry keeps its IPv6 address after the entry is removed",
           "[flows][mapper]") {
     Clat c;

@@ -192,18 +192,6 @@ struct Tally {
     std::map<std::string, unsigned> fates;
 };
 
-// IPv4 protocol numbers that only mean something in IPv6 (RFC 8200 §4 extension headers, ICMPv6):
-// copying them into an IPv6 Next Header (RFC 7915 §4.1) makes the IPv4 payload parse as an IPv6
-// extension header. Tested on their own (see "IPv6-only protocol numbers"), skipped in the sweep.
-bool ipv6_only_protocol(uint8_t p) { return p == 0 || p == 43 || p == 44 || p == 58 || p == 60; }
-bool has_ipv6_only_protocol(const Bytes &b) {
-    if (b.size() < 20 || (b[0] >> 4) != 4) return false;
-    if (ipv6_only_protocol(b[9])) return true;
-    size_t ihl = (b[0] & 0xf) * 4u;
-    // inner packet of an ICMPv4 error
-    return b[9] == 1 && b.size() >= ihl + 8 + 20 && (b[ihl + 8] >> 4) == 4 && ipv6_only_protocol(b[ihl + 8 + 9]);
-}
-
 void run_one(const Setup &s, bool four_to_six, const Bytes &in, size_t seg_len, Tally &t) {
     unsigned before = test::pool_in_use();
     rte_mbuf *m = test::make_mbuf(in, seg_len);
@@ -222,7 +210,6 @@ void run_one(const Setup &s, bool four_to_six, const Bytes &in, size_t seg_len, 
     // like a normal IP packet"), so a complete quoted packet must come out consistent.
     const pc::CheckOptions strict{true};
     auto input_problems = pc::check_input(in.data(), in.size(), strict);
-    bool skip_protocol_bug = has_ipv6_only_protocol(in);
     for (unsigned i = 0; i < out.n; i++) {
         Bytes b = test::mbuf_bytes(out.pkts[i].m);
         rte_pktmbuf_free(out.pkts[i].m);
@@ -230,7 +217,7 @@ void run_one(const Setup &s, bool four_to_six, const Bytes &in, size_t seg_len, 
         INFO("emitted " << pc::hex(b));
         for (const auto &problem : pc::check(b, strict)) {
             INFO("problem: " << problem);
-            if (!pc::inherited(problem, input_problems) && !skip_protocol_bug) FAIL_CHECK("emitted packet fails pktcheck");
+            if (!pc::inherited(problem, input_problems)) FAIL_CHECK("emitted packet fails pktcheck");
         }
         if (!b.empty()) CHECK(((b[0] >> 4) == 6) == (out.pkts[i].side == Side::v6));
     }
@@ -349,7 +336,8 @@ TEST_CASE("malformed: IPv6-only protocol numbers in IPv4", "[malformed]") {
     // RFC 7915 §4.1 copies the protocol into the Next Header; for these numbers the result is not
     // the same packet in IPv6 but a packet whose IPv4 payload now parses as an extension header
     // (44: a forged fragment header; 58: ICMPv6 whose checksum never covered a pseudo-header).
-    // The fates list itself names "ICMPv6 in IPv4" under drop_unsupported_protocol.
+    // The fates list itself names "ICMPv6 in IPv4" under drop_unsupported_protocol. (Found by this
+    // suite and fixed in xlat_4to6.cpp's translatable_protocol.)
     Setup s(Mode::siit);
     for (uint8_t proto : {0, 43, 44, 58, 60}) {
         Bytes body = payload(40, proto);
@@ -362,6 +350,49 @@ TEST_CASE("malformed: IPv6-only protocol numbers in IPv4", "[malformed]") {
         Result r = translate_4to6(s.ctx, m, out);
         for (unsigned i = 0; i < out.n; i++) rte_pktmbuf_free(out.pkts[i].m);
         CHECK(r.fate == Fate::drop_unsupported_protocol);
+        CHECK(test::pool_in_use() == before);
+    }
+}
+
+TEST_CASE("malformed: IPv6-only protocol numbers in the inner packet of an ICMPv4 error", "[malformed]") {
+    // §4.3: the packet in error "MUST be translated just like a normal IP packet", so the same
+    // numbers must not become an inner IPv6 Next Header either (the quoted bytes would then parse
+    // as extension headers).
+    Setup s(Mode::siit);
+    for (uint8_t proto : {0, 43, 44, 58, 60}) {
+        Bytes inner = pc::ipv4(v4(proto, A4, B4), payload(40, proto));
+        Bytes in = pc::ipv4(v4(pc::proto::icmp, R4, A4), pc::icmp4(3, 1, 0, inner));
+        INFO("inner protocol " << int(proto));
+        unsigned before = test::pool_in_use();
+        rte_mbuf *m = test::make_mbuf(in);
+        Output out;
+        Result r = translate_4to6(s.ctx, m, out);
+        for (unsigned i = 0; i < out.n; i++) rte_pktmbuf_free(out.pkts[i].m);
+        CHECK(fate_is_drop(r.fate));
+        CHECK(test::pool_in_use() == before);
+    }
+}
+
+TEST_CASE("malformed: ICMPv6 error whose inner payload length overflows the IPv4 total length", "[malformed]") {
+    // Found by fuzz_6to4: the inner IPv4 Total Length is the inner IPv6 Payload Length + 20 and must
+    // not wrap to a value below 20 (the quoted packet is truncated, its length field is not checked
+    // against the bytes present). Either a drop or a consistent inner header is fine.
+    Setup s(Mode::siit);
+    for (uint16_t plen : {0xffff, 0xfff0, 0xffec, 0xffeb}) {
+        Bytes inner = pc::ipv6(v6(pc::proto::udp, A6, B6), pc::udp(A6, B6, 16, 1000, 53, payload(40, 3)));
+        pc::put16(&inner[4], plen);
+        Bytes in = pc::ipv6(v6(pc::proto::icmp6, R6, A6), pc::icmp6(R6, A6, 1, 4, 0, inner));
+        INFO("inner payload length " << plen);
+        unsigned before = test::pool_in_use();
+        Output out;
+        Result r = translate_6to4(s.ctx, test::make_mbuf(in), out);
+        for (unsigned i = 0; i < out.n; i++) {
+            Bytes b = test::mbuf_bytes(out.pkts[i].m);
+            rte_pktmbuf_free(out.pkts[i].m);
+            INFO("emitted " << pc::hex(b));
+            CHECK(pc::join(pc::check(b)) == "");
+        }
+        CHECK((fate_is_drop(r.fate) || r.fate == Fate::translated_6to4));
         CHECK(test::pool_in_use() == before);
     }
 }

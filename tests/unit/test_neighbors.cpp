@@ -101,6 +101,8 @@ TEST_CASE("NeighborTable: readers never see a torn MAC while the writer updates"
             reads.fetch_add(1, std::memory_order_relaxed);
         }
     });
+    // On a loaded machine the writer could finish before the reader ever ran: start together.
+    while (reads.load(std::memory_order_relaxed) == 0) std::this_thread::yield();
     for (int i = 0; i < 200000; ++i) t.learn(key, (i & 1) ? a : b);
     done = true;
     reader.join();

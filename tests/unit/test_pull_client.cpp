@@ -199,7 +199,7 @@ struct Harness {
         loop.run(20ms);  // until on_pull_done or the deadline stops it
         loop.cancel_timer(t);
         REQUIRE(done > before);
-        if (!last_ok) WARN("pull failed: " << client->last_error());
+        if (!last_ok) UNSCOPED_INFO("pull failed: " << client->last_error());
         return last_ok;
     }
     bool pull() {
@@ -274,6 +274,32 @@ TEST_CASE("pull client: a good signed table is applied, saved, and 304 renews it
         CHECK(in >= 80s);   // 90 s ±10%
         CHECK(in <= 100s);
     }
+}
+
+TEST_CASE("pull client: the timers pull by themselves (refresh, then back-off and recovery)", "[pull]") {
+    Harness h;
+    h.cfg.refresh_min = 1;
+    h.tuning.retry_min = 200ms;
+    h.tuning.retry_max = 400ms;
+    h.server.publish(table(10, {entry("198.51.100.0/24", "2001:db8:30::/120", 1)}));
+    REQUIRE(h.start_and_wait());
+    // TTL 1 s: refresh-min (1 s) ±10%, no `pull table` needed.
+    REQUIRE(h.wait(5s));
+    CHECK(h.n(OperatorCounter::pulls) == 2);
+    CHECK(h.n(OperatorCounter::not_modified) == 1);
+    // The server breaks: retries come after the back-off (200 ms, then 400 ms) and recover.
+    h.server.put("table.json.status", "503");
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK_FALSE(h.wait(5s));
+    CHECK_FALSE(h.wait(5s));
+    const auto failed_for = std::chrono::steady_clock::now() - t0;
+    CHECK(failed_for >= 180ms);  // at least the first back-off (the first failure came at ~1 s)
+    CHECK(h.n(OperatorCounter::failed_http) == 2);
+    CHECK_THAT(h.client->status(), Contains("2 consecutive failures"));
+    h.server.drop("table.json.status");
+    CHECK(h.wait(5s));
+    CHECK_THAT(h.client->status(), Contains("state          idle\n"));
+    CHECK(h.client->serial() == std::optional<uint64_t>(10));
 }
 
 TEST_CASE("pull client: failures and bad tables are refused, the table in force stays", "[pull]") {
