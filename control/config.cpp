@@ -717,6 +717,8 @@ constexpr KeySpec dns_keys[] = {
          set_int(l, p, v, 0, 10000, l.cfg.dns.resolution_delay_ms); }, "how long an A answer waits for the AAAA (draft §5.2.4, RFC 8305)"},
     {"upstream-timeout-ms", [](Loader &l, const std::string &p, const YAML::Node &v) {
          set_int(l, p, v, 100, 60000, l.cfg.dns.upstream_timeout_ms); }, "upstream query timeout"},
+    {"snooping", [](Loader &l, const std::string &p, const YAML::Node &v) {
+         boolean(l, p, v, l.cfg.dns.snooping); }, "also learn from DNS answers of resolvers the LAN hosts use directly (opt-in)"},
     {"discover-pref64", [](Loader &l, const std::string &p, const YAML::Node &v) {
          boolean(l, p, v, l.cfg.dns.discover_pref64); }, "learn synthesis prefixes from ipv4only.arpa (RFC 7050)"},
     {"nat64-prefixes", [](Loader &l, const std::string &p, const YAML::Node &v) {

@@ -73,6 +73,7 @@ struct DnsConfig {
     uint32_t resolution_delay_ms = 50;  // §5.2.4 (RFC 8305)
     uint32_t upstream_timeout_ms = 1500;
     bool discover_pref64 = true;                // RFC 7050 through ipv4only.arpa
+    bool snooping = false;  // learn from DNS answers of foreign resolvers the dataplane translates
     std::vector<Prefix6> nat64_prefixes;        // known synthesis prefixes besides the PLAT prefix
 };
 

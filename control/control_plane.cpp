@@ -93,6 +93,8 @@ bool ControlPlane::start(std::string &err) {
         if (!proxy->start(err)) return false;
         // RFC 8781: the PLAT's prefix announced in the WAN's Router Advertisements is a NAT64
         // prefix too (AAAA inside it are synthesized); a zero lifetime withdraws it.
+        if (cfg.dns.snooping)
+            daemon.on_dns_answer([this](Ip4 host, std::span<const uint8_t> answer) { proxy->snoop_answer(host, answer); });
         daemon.on_ra_option([this](std::span<const uint8_t> opt) {
             if (opt.size() < 1 || opt[0] != 38) return;
             auto p = dns::parse_pref64_option(opt);

@@ -89,6 +89,13 @@ bool Daemon::start(std::string &err) {
         err = std::string("cannot create the sightings ring: ") + rte_strerror(rte_errno);
         return false;
     }
+    if (cfg_.dns.snooping) {
+        dns_snoop_ = rte_ring_create("eamclat_dns_snoop", 1024, static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
+        if (!dns_snoop_) {
+            err = std::string("cannot create the dns snooping ring: ") + rte_strerror(rte_errno);
+            return false;
+        }
+    }
     if (cfg_.ports.wan.ipv6_gateway && cfg_.ports.wan.gateway_mac)
         neighbors_[static_cast<unsigned>(PortRole::wan)]->set_static(*cfg_.ports.wan.ipv6_gateway,
                                                                     to_ether(*cfg_.ports.wan.gateway_mac));
@@ -112,7 +119,7 @@ bool Daemon::start(std::string &err) {
     });
     loop_.add_timer(exception_poll_period, [this] {
         for (unsigned round = 0; round < exception_max_rounds; ++round)
-            if (poll_exception_paths() + poll_sightings() == 0) break;
+            if (poll_exception_paths() + poll_sightings() + poll_dns_snoop() == 0) break;
     });
     loop_.add_timer(neighbor_period, [this] {
         maintain_neighbors();
@@ -279,6 +286,7 @@ bool Daemon::launch_workers(std::string &err) {
         s.qsbr = rcu_->qsbr();
         s.qsbr_thread_id = i;
         s.sightings = sightings_;
+        s.dns_snoop = dns_snoop_;
         s.stop = &stop_workers_;
         s.drain_tsc = hz / 10000;              // 100 us, as l3fwd
         s.sighting_interval_tsc = hz / 10;     // 100 ms
@@ -322,6 +330,29 @@ unsigned Daemon::poll_exception_paths() {
         work += ex->from_kernel();
     }
     return work;
+}
+
+// dns.snooping: copies of DNS answers the workers translated for LAN hosts.
+unsigned Daemon::poll_dns_snoop() {
+    if (!dns_snoop_) return 0;
+    void *batch[16];
+    const unsigned n = rte_ring_sc_dequeue_burst(dns_snoop_, batch, 16, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        auto *m = static_cast<rte_mbuf *>(batch[i]);
+        static thread_local uint8_t copy[65535];
+        const uint32_t len = rte_pktmbuf_pkt_len(m);
+        const uint8_t *ip = static_cast<const uint8_t *>(rte_pktmbuf_read(m, 0, len, copy));
+        if (ip && len >= 28) {
+            const uint32_t ihl = (ip[0] & 0x0fu) * 4;
+            if (len >= ihl + 8 + 12) {
+                const Ip4 host = static_cast<Ip4>(ip[16]) << 24 | static_cast<Ip4>(ip[17]) << 16 |
+                                 static_cast<Ip4>(ip[18]) << 8 | ip[19];
+                for (auto &hook : dns_snoop_hooks_) hook(host, std::span<const uint8_t>(ip + ihl + 8, len - ihl - 8));
+            }
+        }
+        rte_pktmbuf_free(m);
+    }
+    return n;
 }
 
 unsigned Daemon::poll_sightings() {
@@ -458,6 +489,12 @@ void Daemon::shutdown() {
     for (auto &port : ports_) dp::close_port(port);
     if (sightings_) rte_ring_free(sightings_);
     sightings_ = nullptr;
+    if (dns_snoop_) {
+        void *m;
+        while (rte_ring_sc_dequeue(dns_snoop_, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf *>(m));
+        rte_ring_free(dns_snoop_);
+    }
+    dns_snoop_ = nullptr;
     workers_.clear();
     mappers_.clear();
     control_.reset();  // its sink points into the tables freed below
@@ -488,6 +525,8 @@ dp::WorkerCounters Daemon::sum_counters() const {
         sum.neighbor_queued += dp::read_counter(c.neighbor_queued);
         sum.sightings_sent += dp::read_counter(c.sightings_sent);
         sum.sightings_ring_full += dp::read_counter(c.sightings_ring_full);
+        sum.dns_snooped += dp::read_counter(c.dns_snooped);
+        sum.dns_snoop_dropped += dp::read_counter(c.dns_snoop_dropped);
     }
     return sum;
 }
@@ -538,6 +577,8 @@ std::vector<std::pair<std::string, uint64_t>> Daemon::counter_list() const {
     out.emplace_back("neighbors.held", sum.neighbor_queued);
     out.emplace_back("sightings.sent", sum.sightings_sent);
     out.emplace_back("sightings.ring_full", sum.sightings_ring_full);
+    out.emplace_back("dns_snoop.copied", sum.dns_snooped);
+    out.emplace_back("dns_snoop.dropped", sum.dns_snoop_dropped);
     return out;
 }
 

@@ -54,6 +54,10 @@ public:
     // Called on the control thread with each option of a Router Advertisement seen on the WAN
     // (RFC 8781 PREF64 for the DNS learner).
     void on_ra_option(std::function<void(std::span<const uint8_t>)> f) { ra_hooks_.push_back(std::move(f)); }
+    // dns.snooping: each DNS answer (UDP payload) a worker translated to a LAN host.
+    void on_dns_answer(std::function<void(Ip4 host, std::span<const uint8_t>)> f) {
+        dns_snoop_hooks_.push_back(std::move(f));
+    }
     const dp::NeighborTable &neighbors(dp::PortRole r) const { return *neighbors_[static_cast<unsigned>(r)]; }
     // The EAMT the workers read (control thread: the table manager's sink writes here).
     tables::EamtTables *eamt() { return eamt_.get(); }
@@ -88,6 +92,7 @@ private:
     unsigned poll_sightings();
     void snoop(dp::PortRole role, const rte_mbuf *m);
     void snoop_router_advertisement(const rte_mbuf *m);
+    unsigned poll_dns_snoop();
     void learn(dp::PortRole role, const Ip6 &key, const rte_ether_addr &mac, bool from_wire);
     void resolve(dp::PortRole role, const Ip6 &key);
     void maintain_neighbors();
@@ -115,7 +120,9 @@ private:
     std::map<Ip6, uint64_t> last_resolve_;  // neighbor key -> TSC of the last ARP request / NS sent
     std::vector<std::function<void(const dp::Sighting &)>> sighting_hooks_;
     std::unique_ptr<ControlPlane> control_;
-    std::vector<std::function<void(std::span<const uint8_t>)>> ra_hooks_;  // table manager, DNS learner, shell, telemetry
+    std::vector<std::function<void(std::span<const uint8_t>)>> ra_hooks_;
+    std::vector<std::function<void(Ip4, std::span<const uint8_t>)>> dns_snoop_hooks_;
+    rte_ring *dns_snoop_ = nullptr;  // table manager, DNS learner, shell, telemetry
     unsigned neighbor_ticks_ = 0;  // seconds of maintain_neighbors
     uint64_t sightings_consumed_ = 0;
     uint64_t neighbors_learned_ = 0;

@@ -238,9 +238,27 @@ void Worker::translate(PortRole in, rte_mbuf *m, bool four_to_six, const rte_eth
                 }
                 next_hop = setup_.gateway4;
             }
+            if (setup_.dns_snoop) snoop_dns(p);
             output(PortRole::lan, p, true, ethertype_ipv4, nullptr, neighbor_key4(next_hop));
         }
     }
+}
+
+// dns.snooping (beyond draft §5.2.12): a copy of a translated DNS answer (IPv4 UDP from port 53,
+// unfragmented) goes to the control thread's learner; the answer itself is neither delayed nor
+// altered. Rare path: only packets from port 53 pay more than the port check.
+void Worker::snoop_dns(const rte_mbuf *p) {
+    const uint8_t *ip = rte_pktmbuf_mtod(p, const uint8_t *);
+    if (rte_pktmbuf_data_len(p) < 28 || ip[9] != IPPROTO_UDP || ((ip[6] & 0x3f) | ip[7]) != 0) return;
+    const uint32_t ihl = (ip[0] & 0x0fu) * 4;
+    if (rte_pktmbuf_data_len(p) < ihl + 8 || ip[ihl] != 0 || ip[ihl + 1] != 53) return;
+    rte_mbuf *c = rte_pktmbuf_copy(p, setup_.xlat.pool, 0, UINT32_MAX);
+    if (!c || rte_ring_mp_enqueue(setup_.dns_snoop, c) != 0) {
+        if (c) rte_pktmbuf_free(c);
+        bump(counters_.dns_snoop_dropped);
+        return;
+    }
+    bump(counters_.dns_snooped);
 }
 
 // The flow tuple for the daemon mapper (draft §5.2.6: flows pinned by their 4-tuple + protocol).

@@ -58,6 +58,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
     uint64_t neighbor_queued = 0;      // packets held while their next hop was resolved
     uint64_t sightings_sent = 0;
     uint64_t sightings_ring_full = 0;  // sightings lost (the packets themselves were not)
+    uint64_t dns_snooped = 0;          // DNS answers copied to the learner (dns.snooping)
+    uint64_t dns_snoop_dropped = 0;    // not copied: no mbuf or ring full (the answer itself went out)
 };
 
 inline void bump(uint64_t &counter, uint64_t n = 1) {
@@ -90,6 +92,7 @@ struct WorkerSetup {
     tables::DaemonMapper *flow_mapper = nullptr;
     uint64_t tsc_hz = 1;  // the flow clock is rte_rdtsc() / tsc_hz seconds, as the control thread's
     rte_ring *sightings = nullptr;  // to the control thread, multi-producer
+    rte_ring *dns_snoop = nullptr;  // dns.snooping: copies of translated DNS answers (mbufs), MP
     rte_rcu_qsbr *qsbr = nullptr;   // when set, the worker reports a quiescent state once per loop
     unsigned qsbr_thread_id = 0;
     const std::atomic<bool> *stop = nullptr;
@@ -149,6 +152,7 @@ private:
     // Strips the Ethernet header (keeping the sender's MAC) and describes the flow to the mapper.
     void prepare_translate(rte_mbuf *m, bool four_to_six, rte_ether_addr &sender);
     void translate(PortRole in, rte_mbuf *m, bool four_to_six, const rte_ether_addr &sender);
+    void snoop_dns(const rte_mbuf *p);
     void describe_flow_4to6(const rte_mbuf *m);
     void describe_flow_6to4(const rte_mbuf *m);
     void forward6(PortRole in, rte_mbuf *m, Fate fate);

@@ -491,6 +491,7 @@ void Proxy::finalize(uint64_t id) {
 
 void Proxy::release(Pending &p) {
     p.released = true;
+    if (p.udp_fd < 0 && !p.tcp_client) return;  // snooped: the host has its answer already
     reply(p, std::move(p.a_answer));
 }
 
@@ -531,6 +532,32 @@ void Proxy::send_to_client(int udp_fd, const sockaddr_storage &to, socklen_t tol
                            const std::vector<uint8_t> &msg) {
     if (udp_fd < 0 || tolen == 0) return;
     sendto(udp_fd, msg.data(), msg.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr *>(&to), tolen);
+}
+
+void Proxy::snoop_answer(Ip4 host, std::span<const uint8_t> answer) {
+    auto m = parse(answer);
+    if (!cfg_.policy.enabled || !m || !m->qr() || m->tc() || m->opcode() != 0 || m->rcode() != rcode::NOERROR ||
+        m->questions.size() != 1 || m->questions[0].qtype != type::A || m->questions[0].qclass != 1 ||
+        addresses(*m, answer).a.empty() || pending_.size() >= cfg_.max_pending || !hooks_.is_ipv4_only ||
+        !hooks_.is_ipv4_only(host)) {
+        bump(Counter::snooped_ignored);
+        return;
+    }
+    bump(Counter::snooped_answers);
+    auto p = std::make_unique<Pending>();
+    p->id = next_pending_++;
+    p->learn = true;
+    p->host = host;
+    p->a_done = true;
+    p->a_answer.assign(answer.begin(), answer.end());  // no client: release() sends nothing
+    auto aaaa = build_query_wire(random_id(), m->questions[0].wire, type::AAAA, 1232, false);
+    if (aaaa.empty()) return;
+    uint64_t id = p->id;
+    p->outstanding = 1;
+    pending_[id] = std::move(p);
+    bump(Counter::aaaa_asked);
+    ares_send(channel_, aaaa.data(), int(aaaa.size()), &Proxy::on_aaaa, new CbArg{this, id});
+    rearm_ares_timer();
 }
 
 // ---- RFC 7050 discovery ----

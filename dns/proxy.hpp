@@ -64,7 +64,9 @@ struct ProxyConfig {
     X(answers_truncated, "answers re-truncated for a UDP client's smaller buffer")          \
     X(answers_error, "error answers relayed (SERVFAIL, NXDOMAIN, REFUSED...)")              \
     X(upstream_failed, "queries with no upstream answer: SERVFAIL sent (RFC 5625 §6.3)")   \
-    X(pref64_discovered, "RFC 7050 discoveries that found a Pref64::/n")
+    X(pref64_discovered, "RFC 7050 discoveries that found a Pref64::/n")                      \
+    X(snooped_answers, "A answers of foreign resolvers snooped for IPv4-only hosts (dns.snooping)") \
+    X(snooped_ignored, "snooped messages that were no usable A answer, or too many in flight")
 
 enum class Counter : uint8_t {
 #define EAMCLAT_X(n, d) n,
@@ -106,6 +108,10 @@ public:
     Percentiles held_delay() const;
     std::string stats_text() const;  // `show dns stats`
     size_t pending() const { return pending_.size(); }
+    // dns.snooping: an A answer a LAN host got from a resolver of its own, copied by the dataplane
+    // (the host already has it). For an IPv4-only host the proxy asks AAAA itself (its upstream)
+    // and learns as for its own clients; nothing is sent to the host.
+    void snoop_answer(Ip4 host, std::span<const uint8_t> answer);
 
 private:
     struct Pending;

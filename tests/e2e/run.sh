@@ -200,6 +200,7 @@ dns:
   # The draft's 50 ms bound is tested against a fake upstream in ut_dns_proxy; here the resolver
   # shares two loaded cores with the whole network, so the AAAA gets more time to arrive.
   resolution-delay-ms: 300
+  snooping: true
 operator-table:
   max-entries: 1000
 control:
@@ -592,6 +593,23 @@ EOF
     echo "good table in force and used; bad table refused whole, old one kept"
 }
 
+# dns.snooping: the host asks a resolver of its own (203.0.113.1, through the NAT64); the CE copies
+# the translated answer to the learner, which asks AAAA itself and learns the entry for the host.
+check_dns_snooping() {
+    local a l tag src
+    a=$(h4 dig +time=2 +tries=1 +short @"$SRV_GW4" A snoopf.test)
+    echo "A snoopf.test from the foreign resolver $SRV_GW4 -> $a"
+    [ "$a" = 203.0.113.26 ] || return 1
+    for _ in $(seq 1 20); do l=$(learned snoopf.test); [ -n "$l" ] && break; sleep 0.1; done
+    echo "learned: $l"
+    [[ $l == "203.0.113.26/32 2001:db8:20::26/128 valid "*" $HOST4_ADDR" ]] || return 1
+    tag="snoop-$RANDOM"
+    h4 curl -sS -f -m 10 "http://203.0.113.26/index.html?$tag" >/dev/null || return 1
+    src=$(log_source "$ECL_RUN/nginx-srvds/access.log" "$tag")
+    echo "next connection: server saw $src"
+    [ "$src" = "$HOST4_CLAT6" ]
+}
+
 run_learner_checks() {
     check shell-batch-file      check_batch_file
     check shell-ctl-usage       check_ctl_usage
@@ -604,6 +622,7 @@ run_learner_checks() {
     check proxy-truncation      check_proxy_truncation
     check learn-first-packet    check_first_packet_native
     check learn-ttl-pinned      check_ttl_expiry_pinned
+    check dns-snooping          check_dns_snooping
     check dns-stats             check_dns_stats
     check telemetry             check_telemetry
     check learn-dual-stack-host check_dual_stack_host

@@ -371,3 +371,32 @@ TEST_CASE("proxy: malformed client messages are dropped and counted", "[proxy]")
     CHECK_FALSE(h.recv(200ms));
     CHECK(h.proxy->counter(Counter::queries_malformed) == 2);
 }
+
+TEST_CASE("proxy: dns.snooping learns from a foreign resolver's A answer without answering anyone", "[proxy]") {
+    Harness h;
+    h.up.behaviors[{"ds.test", type::AAAA}] = {0, {ds_aaaa}};
+    // What the dataplane copied: the host's own resolver answered A ds.test.
+    auto foreign = test::response(0x5151, "ds.test", type::A, 0, {ds_a});
+    h.proxy->snoop_answer(*parse_ip4("192.168.1.100"), foreign);
+    h.settle(300ms);
+    REQUIRE(h.learned.size() == 1);
+    CHECK(h.learned[0].host == *parse_ip4("192.168.1.100"));
+    CHECK(h.learned[0].v6 == *Ip6::parse("2001:db8:20::20"));
+    CHECK(h.learned[0].ttl == 120);
+    CHECK(h.proxy->counter(Counter::snooped_answers) == 1);
+    CHECK(h.proxy->counter(Counter::answers_relayed) == 0);  // nothing sent to the host
+    CHECK(h.proxy->pending() == 0);
+    // Not an A answer, an error, a query, a dual-stack host: ignored, nothing asked upstream.
+    size_t asked = h.up.seen.size();
+    h.proxy->snoop_answer(*parse_ip4("192.168.1.100"), test::response(1, "ds.test", type::AAAA, 0, {ds_aaaa}));
+    h.proxy->snoop_answer(*parse_ip4("192.168.1.100"), test::response(1, "ds.test", type::A, rcode::NXDOMAIN, {}));
+    h.proxy->snoop_answer(*parse_ip4("192.168.1.100"), build_query(1, "ds.test", type::A, 0, false));
+    std::vector<uint8_t> junk = {1, 2, 3};
+    h.proxy->snoop_answer(*parse_ip4("192.168.1.100"), junk);
+    h.ipv4_only = false;
+    h.proxy->snoop_answer(*parse_ip4("192.168.1.101"), foreign);
+    h.settle(100ms);
+    CHECK(h.up.seen.size() == asked);
+    CHECK(h.proxy->counter(Counter::snooped_ignored) == 5);
+    CHECK(h.learned.size() == 1);
+}

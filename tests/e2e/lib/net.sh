@@ -211,7 +211,7 @@ ecl_build_links() {
     nsx "$NS_SRVDS" ip addr add "$SRVDS_ADDR6/64" dev srvds-eth0 nodad
     # The names the DNS learner tests resolve (test.zone: dsl, dsl2, shortds, firstpkt, dsh).
     local i
-    for i in 21 22 23 24 25; do
+    for i in 21 22 23 24 25 26; do
         nsx "$NS_SRVDS" ip addr add "203.0.113.$i/24" dev srvds-eth0
         nsx "$NS_SRVDS" ip addr add "2001:db8:20::$i/64" dev srvds-eth0 nodad
     done
@@ -237,8 +237,13 @@ ecl_start_dns() {
     cat >"$d/auth.conf" <<EOF
 server:
     interface: ::1@5353
+    # Also a "foreign" resolver on IPv4, reached by the LAN host through the NAT64 (the DNS
+    # learner's snooping mode: a host that does not use the CE's proxy).
+    interface: $SRV_GW4@53
+    access-control: ::1/128 allow
+    access-control: $NAT64_POOL allow
     port: 5353
-    do-ip4: no
+    do-ip4: yes
     do-daemonize: no
     chroot: ""
     username: ""
