@@ -26,14 +26,14 @@ run_counted() {  # run_counted NAME LOG CMD...
     "$@" 2>&1 | tee "$log"
     local rc=${PIPESTATUS[0]}
     local line
-    line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    line=$(grep -E '^([A-Za-z0-9 _-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     if [ -z "$line" ]; then
         echo "$name: no summary line (exit $rc)"
         count "$name" 0 1
         return
     fi
     local p f
-    p=$(sed -E 's/^([A-Za-z-]+: )?([0-9]+) passed.*/\2/' <<<"$line")
+    p=$(sed -E 's/^([A-Za-z0-9 _-]+: )?([0-9]+) passed.*/\2/' <<<"$line")
     f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     count "$name" "$p" "$f"

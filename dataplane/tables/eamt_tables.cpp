@@ -1,7 +1,7 @@
 #include "eamt_tables.hpp"
 
 #include <rte_errno.h>
-#include <rte_hash_crc.h>
+#include "hash.hpp"
 #include <rte_lpm.h>
 #include <rte_lpm6.h>
 #include <rte_malloc.h>
@@ -43,7 +43,7 @@ rte_hash *make_hash(const char *what, unsigned inst, uint32_t entries, uint32_t 
     // rte_hash needs at least one full bucket.
     p.entries = std::max<uint32_t>(entries, 8);
     p.key_len = key_len;
-    p.hash_func = rte_hash_crc;
+    p.hash_func = hash_crc;
     p.hash_func_init_val = 0;
     p.socket_id = socket;
     // Lock-free readers against the single writer; the extendable bucket table guarantees that

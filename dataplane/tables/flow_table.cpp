@@ -1,6 +1,6 @@
 #include "flow_table.hpp"
 
-#include <rte_hash_crc.h>
+#include "hash.hpp"
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 
@@ -67,7 +67,7 @@ FlowTable::FlowTable(uint32_t capacity, const FlowTimeouts &timeouts, Rcu &rcu, 
     // live + retired flows <= capacity implies keys <= 2 * capacity: the hash never fills first.
     p.entries = std::max<uint32_t>(2 * capacity_, 8);
     p.key_len = sizeof(FlowKey);
-    p.hash_func = rte_hash_crc;
+    p.hash_func = hash_crc;
     p.socket_id = socket_id;
     // Writers are serialized by lock_, so the hash itself runs in single-writer mode (no per-lcore
     // slot caches: any thread may create flows).
