@@ -531,6 +531,28 @@ dp::WorkerCounters Daemon::sum_counters() const {
     return sum;
 }
 
+// The mappers' flow counters (EAMCLAT_MAPPER_COUNTERS order), summed over the workers.
+std::vector<uint64_t> Daemon::mapper_totals() const {
+    std::vector<uint64_t> totals;
+    for (const auto &m : mappers_) {
+        std::vector<uint64_t> one = {
+#define EAMCLAT_X(name, desc) m->counters().name.load(std::memory_order_relaxed),
+            EAMCLAT_MAPPER_COUNTERS(EAMCLAT_X)
+#undef EAMCLAT_X
+        };
+        totals.resize(one.size());
+        for (size_t i = 0; i < one.size(); i++) totals[i] += one[i];
+    }
+    if (totals.empty()) {
+        totals = {
+#define EAMCLAT_X(name, desc) 0,
+            EAMCLAT_MAPPER_COUNTERS(EAMCLAT_X)
+#undef EAMCLAT_X
+        };
+    }
+    return totals;
+}
+
 std::vector<std::pair<std::string, uint64_t>> Daemon::counter_list() const {
     std::vector<std::pair<std::string, uint64_t>> out;
     const dp::WorkerCounters sum = sum_counters();
@@ -547,17 +569,7 @@ std::vector<std::pair<std::string, uint64_t>> Daemon::counter_list() const {
         out.emplace_back("translated_4to6." + path, sum.translated_4to6_by_path[i]);
         out.emplace_back("translated_6to4." + path, sum.translated_6to4_by_path[i]);
     }
-    uint64_t mapper_counts[] = {
-#define EAMCLAT_X(name, desc) 0,
-        EAMCLAT_MAPPER_COUNTERS(EAMCLAT_X)
-#undef EAMCLAT_X
-    };
-    for (const auto &m : mappers_) {
-        unsigned i = 0;
-#define EAMCLAT_X(name, desc) mapper_counts[i++] += m->counters().name.load(std::memory_order_relaxed);
-        EAMCLAT_MAPPER_COUNTERS(EAMCLAT_X)
-#undef EAMCLAT_X
-    }
+    const auto mapper_counts = mapper_totals();
     {
         unsigned i = 0;
 #define EAMCLAT_X(name, desc) out.emplace_back(std::string("mapper.") + #name, mapper_counts[i++]);
@@ -608,23 +620,13 @@ void Daemon::print_counters(FILE *out) const {
         if (sum.translated_6to4_by_path[i])
             fprintf(out, "    translated_6to4.%-14s %12" PRIu64 "\n", path, sum.translated_6to4_by_path[i]);
     }
-    uint64_t mapper_counts[] = {
-#define EAMCLAT_X(name, desc) 0,
-        EAMCLAT_MAPPER_COUNTERS(EAMCLAT_X)
-#undef EAMCLAT_X
-    };
     static const dp::FateInfo mapper_info[] = {
 #define EAMCLAT_X(name, desc) {#name, desc},
         EAMCLAT_MAPPER_COUNTERS(EAMCLAT_X)
 #undef EAMCLAT_X
     };
-    for (const auto &m : mappers_) {
-        unsigned i = 0;
-#define EAMCLAT_X(name, desc) mapper_counts[i++] += m->counters().name.load(std::memory_order_relaxed);
-        EAMCLAT_MAPPER_COUNTERS(EAMCLAT_X)
-#undef EAMCLAT_X
-    }
-    for (unsigned i = 0; i < sizeof mapper_counts / sizeof mapper_counts[0]; ++i)
+    const auto mapper_counts = mapper_totals();
+    for (unsigned i = 0; i < mapper_counts.size(); ++i)
         if (mapper_counts[i])
             fprintf(out, "    mapper.%-23s %12" PRIu64 "  %s\n", mapper_info[i].name, mapper_counts[i],
                     mapper_info[i].description);

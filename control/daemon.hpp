@@ -74,6 +74,7 @@ public:
     // fates (translator, daemon), translations by path, egress per port, mapper, exception path.
     std::vector<std::pair<std::string, uint64_t>> counter_list() const;
     dp::WorkerCounters sum_counters() const;
+    std::vector<uint64_t> mapper_totals() const;
     uint32_t flow_clock_now() const { return flow_clock(); }
     ControlPlane *control() { return control_.get(); }
 

@@ -381,16 +381,35 @@ void Proxy::handle_query(std::vector<uint8_t> q, const sockaddr_storage &from, s
     rearm_ares_timer();
 }
 
-void Proxy::on_answer(void *arg, int status, int, unsigned char *abuf, int alen) {
+// A c-ares callback's argument: whose query, for which pending client query (allocated per
+// ares_send, freed here: c-ares calls each callback exactly once).
+std::pair<Proxy *, uint64_t> Proxy::take_arg(void *arg) {
     auto *cb = static_cast<CbArg *>(arg);
-    Proxy *self = cb->proxy;
-    uint64_t id = cb->pending;
+    std::pair<Proxy *, uint64_t> r{cb->proxy, cb->pending};
     delete cb;
-    if (status == ARES_EDESTRUCTION) return;
-    auto it = self->pending_.find(id);
-    if (it == self->pending_.end()) return;
-    Pending &p = *it->second;
-    p.outstanding--;
+    return r;
+}
+
+// The pending query an upstream answer belongs to, one callback fewer outstanding; null when the
+// channel is being destroyed or the query is gone.
+Proxy::Pending *Proxy::answered(uint64_t id, int status) {
+    if (status == ARES_EDESTRUCTION) return nullptr;
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return nullptr;
+    it->second->outstanding--;
+    return it->second.get();
+}
+
+void Proxy::forget_if_done(uint64_t id) {
+    auto it = pending_.find(id);
+    if (it != pending_.end() && it->second->released && it->second->outstanding == 0) pending_.erase(it);
+}
+
+void Proxy::on_answer(void *arg, int status, int, unsigned char *abuf, int alen) {
+    auto [self, id] = take_arg(arg);
+    Pending *pp = self->answered(id, status);
+    if (!pp) return;
+    Pending &p = *pp;
     std::vector<uint8_t> answer;
     if (status == ARES_SUCCESS && abuf && alen >= 12) {
         answer.assign(abuf, abuf + alen);
@@ -422,20 +441,14 @@ void Proxy::on_answer(void *arg, int status, int, unsigned char *abuf, int alen)
             }, false);
         }
     }
-    it = self->pending_.find(id);
-    if (it != self->pending_.end() && it->second->released && it->second->outstanding == 0) self->pending_.erase(it);
+    self->forget_if_done(id);
 }
 
 void Proxy::on_aaaa(void *arg, int status, int, unsigned char *abuf, int alen) {
-    auto *cb = static_cast<CbArg *>(arg);
-    Proxy *self = cb->proxy;
-    uint64_t id = cb->pending;
-    delete cb;
-    if (status == ARES_EDESTRUCTION) return;
-    auto it = self->pending_.find(id);
-    if (it == self->pending_.end()) return;
-    Pending &p = *it->second;
-    p.outstanding--;
+    auto [self, id] = take_arg(arg);
+    Pending *pp = self->answered(id, status);
+    if (!pp) return;
+    Pending &p = *pp;
     if (p.released) {
         // §5.2.4: the A answer already went out; a late AAAA creates nothing.
         self->bump(Counter::aaaa_late);
@@ -447,8 +460,7 @@ void Proxy::on_aaaa(void *arg, int status, int, unsigned char *abuf, int alen) {
             self->finalize(id);
         }
     }
-    it = self->pending_.find(id);
-    if (it != self->pending_.end() && it->second->released && it->second->outstanding == 0) self->pending_.erase(it);
+    self->forget_if_done(id);
 }
 
 void Proxy::finalize(uint64_t id) {
@@ -569,9 +581,7 @@ void Proxy::discover_pref64() {
 }
 
 void Proxy::on_pref64(void *arg, int status, int, unsigned char *abuf, int alen) {
-    auto *cb = static_cast<CbArg *>(arg);
-    Proxy *self = cb->proxy;
-    delete cb;
+    Proxy *self = take_arg(arg).first;
     if (status == ARES_EDESTRUCTION) return;
     uint32_t retry = 60;
     if (status == ARES_SUCCESS && abuf && alen >= 12) {

@@ -124,6 +124,9 @@ private:
     static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
     static void on_aaaa(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
     static void on_pref64(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
+    static std::pair<Proxy *, uint64_t> take_arg(void *arg);
+    Pending *answered(uint64_t id, int status);
+    void forget_if_done(uint64_t id);
 
     void read_udp(int fd);
     void accept_tcp(int fd);
