@@ -128,9 +128,11 @@ NeighborTable::Update NeighborTable::set_static(const Ip6 &key, const rte_ether_
 }
 
 bool SightingFilter::recently_reported(const Sighting &s, uint64_t now, uint64_t interval) {
-    unsigned h = s.kind;
-    for (uint8_t b : s.addr.b) h = h * 31 + b;
-    Entry &e = entries_[h % 64];
+    uint64_t w[2];
+    memcpy(w, s.addr.b.data(), 16);
+    static_assert((entries & (entries - 1)) == 0);
+    const uint64_t h = ((w[0] ^ w[1] ^ s.kind) * 0x9e3779b97f4a7c15ULL) >> (64 - __builtin_ctz(entries));
+    Entry &e = entries_[h];
     if (e.kind == s.kind && e.addr == s.addr && rte_is_same_ether_addr(&e.mac, &s.mac) && now - e.when < interval)
         return true;
     e.kind = s.kind;

@@ -82,7 +82,8 @@ static_assert(sizeof(Sighting) == 24 && sizeof(Sighting) % 4 == 0, "rte_ring ele
 // packet, while the control thread catches up. Direct-mapped, forgetful by design.
 class SightingFilter {
 public:
-    // True if (kind, addr, mac) was reported less than `interval` TSC cycles ago.
+    // True if (kind, addr, mac) was reported (or found already known) less than `interval` TSC
+    // cycles ago; otherwise remembers it as of now and returns false.
     bool recently_reported(const Sighting &s, uint64_t now, uint64_t interval);
 
 private:
@@ -92,7 +93,8 @@ private:
         uint8_t kind = 0xff;
         uint64_t when = 0;
     };
-    Entry entries_[64];
+    static constexpr unsigned entries = 256;  // a LAN's hosts, with room against collisions
+    Entry entries_[entries];
 };
 
 // ARP / ND on the wire (control thread).

@@ -87,26 +87,13 @@ void Worker::handle_burst(PortRole in, rte_mbuf **pkts, unsigned n, uint64_t now
     now_ = now;
     for (NeighborMemo &c : neighbor_memo_) c.valid = false;
     tables::DaemonMapper *fm = setup_.flow_mapper;
-    if (!fm || !fm->flow_table()) {
-        // No flow state (siit, or clat without pinning): nothing to look up in bulk, one pass.
-        for (unsigned i = 0; i < n && i < prefetch_ahead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-        for (unsigned i = 0; i < n; ++i) {
-            if (i + prefetch_ahead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
-            handle_one(in, pkts[i], now);
-        }
-        return;
-    }
-    constexpr uint8_t no_key = 0xff;
-    Decision *const decision = stage_.decision;
-    rte_ether_addr *const sender = stage_.sender;
-    tables::DaemonMapper::PacketContext *const flow_ctx = stage_.flow_ctx;
-    tables::FlowKey *const keys = stage_.keys;
-    const tables::FlowKey **const key_ptr = stage_.key_ptr;
-    uint8_t *const key_of = stage_.key_of;
-    tables::Flow **const found = stage_.found;
-    unsigned n_keys = 0;
+    tables::FlowTable *flows = fm ? fm->flow_table() : nullptr;
+    constexpr uint8_t none = 0xff;
+    BurstStage &st = stage_;
+    unsigned n_keys = 0, n_v4 = 0, n_v6 = 0;
 
-    // Stage 1: classify; strip L2 from the frames to translate and describe their flows.
+    // Stage 1: classify; strip L2 from the frames to translate, describe their flows and note the
+    // address each one's EAMT lookup will be about.
     for (unsigned i = 0; i < n && i < prefetch_ahead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
     for (unsigned i = 0; i < n; ++i) {
         if (i + prefetch_ahead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
@@ -120,30 +107,50 @@ void Worker::handle_burst(PortRole in, rte_mbuf **pkts, unsigned n, uint64_t now
             continue;
         }
         const Decision d = classify(*setup_.classify, in, frame, want);
-        decision[i] = d;
-        key_of[i] = no_key;
+        st.decision[i] = d;
+        st.key_of[i] = none;
+        st.eamt_of[i] = none;
         if (d.sight != Sight::none) report_sender(d.sight, frame, now);
         if (d.action != Action::translate_4to6 && d.action != Action::translate_6to4) continue;
-        prepare_translate(m, d.action == Action::translate_4to6, sender[i]);
-        flow_ctx[i] = fm->packet();
-        if (fm->flow_key(keys[n_keys])) {
-            key_ptr[n_keys] = &keys[n_keys];
-            key_of[i] = static_cast<uint8_t>(n_keys++);
+        const bool four_to_six = d.action == Action::translate_4to6;
+        prepare_translate(m, four_to_six, st.sender[i]);
+        if (!fm) continue;
+        st.flow_ctx[i] = fm->packet();
+        if (flows && fm->flow_key(st.keys[n_keys])) {
+            st.key_ptr[n_keys] = &st.keys[n_keys];
+            st.key_of[i] = static_cast<uint8_t>(n_keys++);
+        }
+        // The classifier saw the whole fixed IP header in the first segment.
+        const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *);
+        if (four_to_six) {
+            st.host4[n_v4] = load_ip4(ip + 12);
+            st.remote4[n_v4] = load_ip4(ip + 16);
+            st.eamt_of[i] = static_cast<uint8_t>(n_v4++);
+        } else {
+            memcpy(st.remote6[n_v6].b.data(), ip + 8, 16);
+            st.eamt_of[i] = static_cast<uint8_t>(n_v6++);
         }
     }
     // Stage 2: the burst's flows, looked up together; their records are being prefetched.
-    if (n_keys) fm->flow_table()->find_bulk(key_ptr, n_keys, found);
+    if (n_keys) flows->find_bulk(st.key_ptr, n_keys, st.found);
 
-    // Stage 3: each frame's action, in arrival order.
+    // Stage 3: the EAMT lookups of the packets that no existing flow will answer (all of them
+    // without a flow table), together as well.
+    if (n_v4 + n_v6) prefetch_eamt(pkts, n);
+
+    // Stage 4: each frame's action, in arrival order.
     for (unsigned i = 0; i < n; ++i) {
         rte_mbuf *m = pkts[i];
         if (!m) continue;
-        const Decision d = decision[i];
+        const Decision d = st.decision[i];
         switch (d.action) {
         case Action::translate_4to6:
         case Action::translate_6to4:
-            fm->resume(flow_ctx[i], key_of[i] == no_key ? nullptr : found[key_of[i]]);
-            translate(in, m, d.action == Action::translate_4to6, sender[i]);
+            if (fm) {
+                const tables::DaemonMapper::EamtHint *hint = st.eamt_of[i] == none ? nullptr : &st.hint[i];
+                fm->resume(st.flow_ctx[i], st.key_of[i] == none ? nullptr : st.found[st.key_of[i]], hint);
+            }
+            translate(in, m, d.action == Action::translate_4to6, st.sender[i]);
             continue;
         case Action::forward6:
             forward6(in, m, d.fate);
@@ -162,37 +169,75 @@ void Worker::handle_burst(PortRole in, rte_mbuf **pkts, unsigned n, uint64_t now
     }
 }
 
-void Worker::handle_one(PortRole in, rte_mbuf *m, uint64_t now) {
-    const uint32_t want = RTE_MIN(rte_pktmbuf_pkt_len(m), classify_len);
-    const uint8_t *frame = xlat::pull_up(m, want);
-    if (!frame) {  // headers split over segments with no tailroom to gather them
-        bump(counters_.fate[static_cast<unsigned>(Fate::drop_truncated_frame)]);
-        rte_pktmbuf_free(m);
-        return;
+// Stage 3 of handle_burst: bulk EAMT lookups (global entries of the remote address; 4->6 also
+// the learned entry of (host, remote) where no valid global entry answers) for the packets whose
+// flow was not found, turned into one hint per packet. A packet whose flow exists needs none
+// (the flow answers), unless the control thread expires it meanwhile: then the mapper looks up
+// itself.
+void Worker::prefetch_eamt(rte_mbuf *const *pkts, unsigned n) {
+    constexpr uint8_t none = 0xff;
+    BurstStage &st = stage_;
+    tables::EamtTables &eamt = setup_.flow_mapper->eamt();
+    // Compact the keys to the packets without a flow.
+    unsigned m4 = 0, m6 = 0;
+    uint8_t pos4[burst], pos6[burst];  // compacted index -> stage index
+    for (unsigned i = 0, k4 = 0, k6 = 0; i < n; ++i) {
+        if (!pkts[i] || st.eamt_of[i] == none) continue;
+        const bool four_to_six = st.decision[i].action == Action::translate_4to6;
+        const bool has_flow = st.key_of[i] != none && st.found[st.key_of[i]] != nullptr;
+        const unsigned k = four_to_six ? k4++ : k6++;
+        if (has_flow) {
+            st.eamt_of[i] = none;
+            continue;
+        }
+        if (four_to_six) {
+            st.host4[m4] = st.host4[k];
+            st.remote4[m4] = st.remote4[k];
+            pos4[m4++] = static_cast<uint8_t>(i);
+        } else {
+            st.remote6[m6] = st.remote6[k];
+            pos6[m6++] = static_cast<uint8_t>(i);
+        }
     }
-    const Decision d = classify(*setup_.classify, in, frame, want);
-    if (d.sight != Sight::none) report_sender(d.sight, frame, now);
-    rte_ether_addr sender;
-    switch (d.action) {
-    case Action::translate_4to6:
-    case Action::translate_6to4:
-        prepare_translate(m, d.action == Action::translate_4to6, sender);
-        translate(in, m, d.action == Action::translate_4to6, sender);
-        return;
-    case Action::forward6:
-        forward6(in, m, d.fate);
-        return;
-    case Action::hop_limit_expired:
-        time_exceeded6(in, m);
-        return;
-    case Action::punt:
-        punt(in, m, d.fate);
-        return;
-    case Action::drop:
-        break;
+    const tables::EamtRecord *rec[burst];
+    if (m4) {
+        eamt.lookup_global4_bulk(st.remote4, m4, rec);
+        // Learned entries where no valid global entry answers (draft §5.2.5: a host's own).
+        Ip4 lh[burst], lr[burst];
+        uint8_t lpos[burst];
+        unsigned nl = 0;
+        for (unsigned k = 0; k < m4; ++k) {
+            tables::DaemonMapper::EamtHint &h = st.hint[pos4[k]];
+            h = {};
+            h.has4 = true;
+            h.addr4 = st.remote4[k];
+            h.global4 = rec[k];
+            if (!rec[k] || !rec[k]->usable_for_new_flows()) {
+                lh[nl] = st.host4[k];
+                lr[nl] = st.remote4[k];
+                lpos[nl++] = pos4[k];
+            }
+        }
+        if (nl) {
+            eamt.lookup_learned4_bulk(lh, lr, nl, rec);
+            for (unsigned k = 0; k < nl; ++k) {
+                tables::DaemonMapper::EamtHint &h = st.hint[lpos[k]];
+                h.has_learned4 = true;
+                h.host4 = lh[k];
+                h.learned4 = rec[k];
+            }
+        }
     }
-    bump(counters_.fate[static_cast<unsigned>(d.fate)]);
-    rte_pktmbuf_free(m);
+    if (m6) {
+        eamt.lookup_global6_bulk(st.remote6, m6, rec);
+        for (unsigned k = 0; k < m6; ++k) {
+            tables::DaemonMapper::EamtHint &h = st.hint[pos6[k]];
+            h = {};
+            h.has6 = true;
+            h.addr6 = st.remote6[k];
+            h.global6 = rec[k];
+        }
+    }
 }
 
 void Worker::prepare_translate(rte_mbuf *m, bool four_to_six, rte_ether_addr &sender) {
@@ -464,11 +509,13 @@ void Worker::report_sender(Sight sight, const uint8_t *frame, uint64_t now) {
         s.kind = Sighting::ipv6_host;
         memcpy(s.addr.b.data(), frame + ether_header_len + 8, 16);
     }
+    // Checked (and reported if need be) less than an interval ago: nothing new. The filter is a
+    // few lines of L1; the neighbor table is asked at most once per interval and sender.
+    if (sighting_filter_.recently_reported(s, now, setup_.sighting_interval_tsc)) return;
     // Steady state: the neighbor table already says so, nothing to report.
     rte_ether_addr known;
     NeighborTable *table = setup_.ports[static_cast<unsigned>(PortRole::lan)].neighbors;
     if (table && table->lookup(s.addr, known) && rte_is_same_ether_addr(&known, &s.mac)) return;
-    if (sighting_filter_.recently_reported(s, now, setup_.sighting_interval_tsc)) return;
     send_sighting(s);
 }
 

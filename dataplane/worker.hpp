@@ -121,10 +121,10 @@ public:
     // rte_eal_remote_launch entry point: arg is a Worker*.
     static int launch(void *arg);
     // Handles n frames received on `in` (the loop calls it per RX burst; entries of pkts may be
-    // overwritten). With a flow table, in stages as DPDK's l3fwd: classify every frame and describe
-    // the flows of those to translate, look all their flows up at once (their cache misses overlap
-    // instead of serializing), then translate / forward / punt in arrival order. Without one, one
-    // pass per frame. Each frame ends in one counter.
+    // overwritten). In stages as DPDK's l3fwd: classify every frame and describe the flows of
+    // those to translate, look all their flows up at once, then the EAMT entries of those no flow
+    // answers, at once too (their cache misses overlap instead of serializing), then translate /
+    // forward / punt in arrival order. Each frame ends in one counter.
     void handle_burst(PortRole in, rte_mbuf **pkts, unsigned n, uint64_t now);
     // One received frame: a burst of one (unit tests).
     void handle(PortRole in, rte_mbuf *m, uint64_t now) { handle_burst(in, &m, 1, now); }
@@ -147,8 +147,8 @@ private:
         PortRole port;
     };
 
-    // handle_burst without flow state: each frame from start to end in turn.
-    void handle_one(PortRole in, rte_mbuf *m, uint64_t now);
+    // handle_burst's EAMT stage: bulk lookups for the frames no flow answers, one hint each.
+    void prefetch_eamt(rte_mbuf *const *pkts, unsigned n);
     // Strips the Ethernet header (keeping the sender's MAC) and describes the flow to the mapper.
     void prepare_translate(rte_mbuf *m, bool four_to_six, rte_ether_addr &sender);
     void translate(PortRole in, rte_mbuf *m, bool four_to_six, const rte_ether_addr &sender);
@@ -196,6 +196,11 @@ private:
         const tables::FlowKey *key_ptr[burst];
         uint8_t key_of[burst];
         tables::Flow *found[burst];
+        uint8_t eamt_of[burst];  // index into host4/remote4 (4->6) or remote6 (6->4), 0xff: none
+        Ip4 host4[burst];
+        Ip4 remote4[burst];
+        Ip6 remote6[burst];
+        tables::DaemonMapper::EamtHint hint[burst];
     };
     BurstStage stage_;
     static constexpr unsigned icmp6_error_burst = 10;

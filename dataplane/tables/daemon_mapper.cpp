@@ -12,37 +12,36 @@ namespace {
 
 constexpr uint8_t proto_icmp = 1, proto_icmp6 = 58;
 
-// RFC 6052 §2.2 plus the §3.1 rule on the Well-Known Prefix ("MUST NOT translate packets in which
-// an address is composed of the Well-Known Prefix and a non-global IPv4 address"), as StaticMapper.
-bool embed(const std::optional<Prefix6> &prefix, Ip4 addr, Ip6 &out) {
-    if (!prefix || !xlat::rfc6052_valid_length(prefix->len))
-        return false;
-    if (xlat::is_well_known_prefix(*prefix) && !xlat::is_global4(addr))
-        return false;
-    out = xlat::rfc6052_embed(*prefix, addr);
-    return true;
+}  // namespace
+
+Rfc6052Prefix::Rfc6052Prefix(const std::optional<Prefix6> &prefix) {
+    if (!prefix)
+        return;
+    present_ = true;
+    usable_ = xlat::rfc6052_valid_length(prefix->len);
+    wkp_ = xlat::is_well_known_prefix(*prefix);
+    len96_ = prefix->len == 96;
+    prefix_ = *prefix;
 }
 
-bool extract(const std::optional<Prefix6> &prefix, const Ip6 &addr, Ip4 &out) {
-    if (!prefix)
-        return false;
+bool Rfc6052Prefix::extract_slow(const Ip6 &addr, Ip4 &out) const {
     Ip4 v;
-    if (!xlat::rfc6052_extract(*prefix, addr, v))
+    if (!xlat::rfc6052_extract(prefix_, addr, v))
         return false;
-    if (xlat::is_well_known_prefix(*prefix) && !xlat::is_global4(v))
+    if (wkp_ && !xlat::is_global4(v))
         return false;
     out = v;
     return true;
 }
 
-}  // namespace
-
 DaemonMapper::DaemonMapper(const xlat::Config &cfg, EamtTables &eamt, FlowTable *flows)
-    : cfg_(cfg), eamt_(eamt), flows_(cfg.mode == Mode::clat ? flows : nullptr) {}
+    : cfg_(cfg), eamt_(eamt), flows_(cfg.mode == Mode::clat ? flows : nullptr), clat_(cfg.clat_prefix),
+      plat_(cfg.plat_prefix), pool6_(cfg.pool6) {}
 
 void DaemonMapper::begin_4to6(Ip4 src, Ip4 dst, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t tcp_flags) {
     flow_ = nullptr;
     found_ = nullptr;
+    hint_ = nullptr;
     ctx_.active = flows_ != nullptr;
     ctx_.from_v4 = true;
     ctx_.lookup_only = false;
@@ -58,9 +57,10 @@ bool DaemonMapper::begin_6to4(const Ip6 &src, const Ip6 &dst, uint8_t proto, uin
                               uint8_t tcp_flags) {
     flow_ = nullptr;
     found_ = nullptr;
+    hint_ = nullptr;
     ctx_.active = false;
     Ip4 host;
-    if (!flows_ || !extract(cfg_.clat_prefix, dst, host))
+    if (!flows_ || !clat_.extract(dst, host))
         return false;
     ctx_.active = true;
     ctx_.from_v4 = false;
@@ -116,35 +116,56 @@ Flow *DaemonMapper::lookup_6to4(const Ip6 &addr) {
     return flows_->find6(ctx_.host, addr, ctx_.proto, ctx_.host_port, ctx_.remote_port);
 }
 
+// EamtTables::select4 / select6 (a valid global entry, else the host's valid learned entry), with
+// the lookups a staged burst made in advance.
+const EamtRecord *DaemonMapper::select4(Ip4 host, Ip4 remote) const {
+    const EamtRecord *r = global4(remote);
+    if (r && r->usable_for_new_flows())
+        return r;
+    if (hint_ && hint_->has_learned4 && hint_->addr4 == remote && hint_->host4 == host)
+        r = hint_->learned4;
+    else
+        r = eamt_.lookup_learned4(host, remote);
+    return r && r->usable_for_new_flows() ? r : nullptr;
+}
+
+const EamtRecord *DaemonMapper::select6(Ip4 host, const Ip6 &remote) const {
+    const EamtRecord *r = global6(remote);
+    if (r && r->usable_for_new_flows())
+        return r;
+    r = eamt_.lookup_learned6(host, remote);
+    return r && r->usable_for_new_flows() ? r : nullptr;
+}
+
 // A remote IPv4 address for a new flow (or statelessly): draft §5.2.6 "if there is a valid EAMT
 // entry ... the IPv6-native path ... will take precedence versus the NAT64 path"; RFC 7757 §3.3.1
 // for the entry, RFC 6052 with the PLAT prefix (RFC 6877 §6.3) otherwise.
 MapResult DaemonMapper::remote4_to_6(Ip4 host, Ip4 addr, Ip6 &out, uint32_t &entry_id) {
     entry_id = 0;
-    const EamtRecord *r = eamt_.select4(host, addr);
+    const EamtRecord *r = select4(host, addr);
     if (r && !r->do_not_optimise) {
         out = eam_translate4(*r, addr);
         entry_id = r->id;
         return {xlat::path_of(r->source)};
     }
-    return {embed(cfg_.plat_prefix, addr, out) ? Path::pref64 : Path::none};
+    return {plat_.embed(addr, out) ? Path::pref64 : Path::none};
 }
 
 MapResult DaemonMapper::remote6_to_4(Ip4 host, const Ip6 &addr, Ip4 &out, uint32_t &entry_id) {
     entry_id = 0;
-    if (const EamtRecord *r = eamt_.select6(host, addr)) {
+    if (const EamtRecord *r = select6(host, addr)) {
         // The IPv4 address it maps to may be under a do-not-optimise entry (draft §5.2.15): that
         // forces IPv4->IPv6 traffic to pref64, so IPv6->IPv4 traffic from this address is not
         // mapped by the EAMT either (it would be answered through another path).
         Ip4 v4 = eam_translate6(*r, addr);
-        const EamtRecord *g = eamt_.lookup_global4(v4);
+        const EamtRecord *g = global4(v4);
         if (g && g->do_not_optimise && g->usable_for_new_flows())
-            return {extract(cfg_.plat_prefix, addr, out) ? Path::pref64 : Path::none};
+            return {plat_.extract(addr, out) ? Path::pref64 : Path::none};
         out = v4;
         entry_id = r->id;
         return {xlat::path_of(r->source)};
     }
-    return {extract(cfg_.plat_prefix, addr, out) ? Path::pref64 : Path::none};
+    return {plat_.extract(addr, out) ? Path::pref64 : Path::none};
 }
 
 // Draft §5.2.6: the EAMT (or pref64) decides once, when the flow starts; the flow keeps it.
@@ -212,9 +233,9 @@ MapResult DaemonMapper::pinned_6to4(const Ip6 &addr, Ip4 &out) {
 MapResult DaemonMapper::v4_to_v6(Ip4 addr, Role role, MapFlags flags, Ip6 &out) {
     if (cfg_.mode == Mode::clat) {
         if (role == Role::source)  // RFC 6877 §6.3: the LAN host in the CLAT prefix
-            return {embed(cfg_.clat_prefix, addr, out) ? Path::clat_prefix : Path::none};
+            return {clat_.embed(addr, out) ? Path::clat_prefix : Path::none};
         if (flags.no_eamt)
-            return {embed(cfg_.plat_prefix, addr, out) ? Path::pref64 : Path::none};
+            return {plat_.embed(addr, out) ? Path::pref64 : Path::none};
         if (ctx_.active && ctx_.from_v4 && addr == ctx_.remote4)
             return pinned_4to6(addr, out);
         bump(counters_.stateless);
@@ -224,21 +245,21 @@ MapResult DaemonMapper::v4_to_v6(Ip4 addr, Role role, MapFlags flags, Ip6 &out) 
     // siit, RFC 7915 §6 / RFC 7757 §3.3.1: EAMT, else pool6.
     bump(counters_.stateless);
     if (!flags.no_eamt) {
-        const EamtRecord *r = eamt_.lookup_global4(addr);
+        const EamtRecord *r = global4(addr);
         if (r && r->usable_for_new_flows() && !r->do_not_optimise) {
             out = eam_translate4(*r, addr);
             return {xlat::path_of(r->source)};
         }
     }
-    return {embed(cfg_.pool6, addr, out) ? Path::pref64 : Path::none};
+    return {pool6_.embed(addr, out) ? Path::pref64 : Path::none};
 }
 
 MapResult DaemonMapper::v6_to_v4(const Ip6 &addr, Role role, MapFlags flags, Ip4 &out) {
     if (cfg_.mode == Mode::clat) {
         if (role == Role::destination)
-            return {extract(cfg_.clat_prefix, addr, out) ? Path::clat_prefix : Path::none};
+            return {clat_.extract(addr, out) ? Path::clat_prefix : Path::none};
         if (flags.no_eamt)
-            return {extract(cfg_.plat_prefix, addr, out) ? Path::pref64 : Path::none};
+            return {plat_.extract(addr, out) ? Path::pref64 : Path::none};
         if (ctx_.active && !ctx_.from_v4 && addr == ctx_.remote6)
             return pinned_6to4(addr, out);
         bump(counters_.stateless);
@@ -248,13 +269,13 @@ MapResult DaemonMapper::v6_to_v4(const Ip6 &addr, Role role, MapFlags flags, Ip4
     // siit, RFC 7915 §6 / RFC 7757 §3.3.2: EAMT, else pool6.
     bump(counters_.stateless);
     if (!flags.no_eamt) {
-        const EamtRecord *r = eamt_.lookup_global6(addr);
+        const EamtRecord *r = global6(addr);
         if (r && r->usable_for_new_flows()) {
             out = eam_translate6(*r, addr);
             return {xlat::path_of(r->source)};
         }
     }
-    return {extract(cfg_.pool6, addr, out) ? Path::pref64 : Path::none};
+    return {pool6_.extract(addr, out) ? Path::pref64 : Path::none};
 }
 
 }  // namespace eamclat::tables

@@ -18,6 +18,8 @@
 #pragma once
 
 #include <atomic>
+#include <cstring>
+#include <optional>
 #include <cstdint>
 
 #include "eamt_tables.hpp"
@@ -41,6 +43,57 @@ struct MapperCounters {
 #define EAMCLAT_X(name, desc) std::atomic<uint64_t> name{0};
     EAMCLAT_MAPPER_COUNTERS(EAMCLAT_X)
 #undef EAMCLAT_X
+};
+
+// An RFC 6052 prefix prepared once for the fast path: the checks that do not depend on the
+// address (§2.2 valid length, Well-Known Prefix) made at construction, /96 (the usual CLAT and
+// PLAT length) without a loop. Same answers as xlat::rfc6052_embed / rfc6052_extract with the
+// §3.1 rule ("MUST NOT translate packets in which an address is composed of the Well-Known Prefix
+// and a non-global IPv4 address"), as StaticMapper applies them.
+class Rfc6052Prefix {
+public:
+    Rfc6052Prefix() = default;
+    explicit Rfc6052Prefix(const std::optional<Prefix6> &prefix);
+    bool embed(Ip4 addr, Ip6 &out) const {
+        if (!usable_ || (wkp_ && !xlat::is_global4(addr)))
+            return false;
+        if (len96_) {
+            out = prefix_.addr;
+            const uint32_t be = __builtin_bswap32(addr);
+            memcpy(out.b.data() + 12, &be, 4);
+            return true;
+        }
+        out = xlat::rfc6052_embed(prefix_, addr);
+        return true;
+    }
+    bool extract(const Ip6 &addr, Ip4 &out) const {
+        if (!usable_)
+            return false;
+        if (len96_) {
+            // The first 96 bits equal the prefix's, and the u octet (bits 64..71) zero (§2.2).
+            uint64_t a, p;
+            uint32_t a2, p2;
+            memcpy(&a, addr.b.data(), 8);
+            memcpy(&p, prefix_.addr.b.data(), 8);
+            memcpy(&a2, addr.b.data() + 8, 4);
+            memcpy(&p2, prefix_.addr.b.data() + 8, 4);
+            if (a != p || a2 != p2 || addr.b[8] != 0)
+                return false;
+            uint32_t be;
+            memcpy(&be, addr.b.data() + 12, 4);
+            const Ip4 v = __builtin_bswap32(be);
+            if (wkp_ && !xlat::is_global4(v))
+                return false;
+            out = v;
+            return true;
+        }
+        return extract_slow(addr, out);
+    }
+
+private:
+    bool extract_slow(const Ip6 &addr, Ip4 &out) const;
+    bool present_ = false, usable_ = false, wkp_ = false, len96_ = false;
+    Prefix6 prefix_{};
 };
 
 class DaemonMapper final : public xlat::Mapper {
@@ -67,7 +120,7 @@ public:
     bool begin_6to4_error(const Ip6 &inner_src, const Ip6 &inner_dst, uint8_t inner_proto, uint16_t inner_sport,
                           uint16_t inner_dport);
     // Packets without a usable tuple (non-first fragments): no flow lookup/creation.
-    void begin_stateless() { ctx_.active = false; flow_ = nullptr; found_ = nullptr; }
+    void begin_stateless() { ctx_.active = false; flow_ = nullptr; found_ = nullptr; hint_ = nullptr; }
 
     // A worker handling a burst in stages describes every packet first, looks the flows of the
     // whole burst up at once (FlowTable::find_bulk), then translates: packet() saves what begin_*
@@ -88,12 +141,29 @@ public:
     };
     const PacketContext &packet() const { return ctx_; }
     FlowTable *flow_table() const { return flows_; }
+    EamtTables &eamt() const { return eamt_; }
     bool flow_key(FlowKey &k) const;
-    void resume(const PacketContext &ctx, Flow *found) {
+    // EAMT lookups a staged burst made in advance for one packet (EamtTables::*_bulk): the
+    // global entry of the remote address (4->6 destination, 6->4 source) and, 4->6, the learned
+    // entry of (source host, destination). The mapper uses a hint only for the very address (and
+    // host) it was made for; every other question goes to the tables.
+    struct EamtHint {
+        bool has4 = false, has6 = false, has_learned4 = false;
+        Ip4 addr4 = 0;
+        Ip4 host4 = 0;
+        Ip6 addr6;
+        const EamtRecord *global4 = nullptr;
+        const EamtRecord *global6 = nullptr;
+        const EamtRecord *learned4 = nullptr;
+    };
+    void resume(const PacketContext &ctx, Flow *found, const EamtHint *hint = nullptr) {
         ctx_ = ctx;
         flow_ = nullptr;
         found_ = found;
+        hint_ = hint;
     }
+    // Without a flow description (no flow table): only the EAMT hint.
+    void set_hint(const EamtHint *hint) { hint_ = hint; }
 
     // The flow the current packet was translated through (after translation), or null.
     const Flow *flow() const { return flow_; }
@@ -101,9 +171,22 @@ public:
 
     xlat::MapResult v4_to_v6(Ip4 addr, xlat::Role role, xlat::MapFlags flags, Ip6 &out) override;
     xlat::MapResult v6_to_v4(const Ip6 &addr, xlat::Role role, xlat::MapFlags flags, Ip4 &out) override;
-    bool eamt_has_v4(Ip4 addr) override { return eamt_.lookup_global4(addr) != nullptr; }
+    bool eamt_has_v4(Ip4 addr) override { return global4(addr) != nullptr; }
 
 private:
+    // EamtTables::lookup_global4 / lookup_global6 / select4 / select6, through the hint.
+    const EamtRecord *global4(Ip4 addr) const {
+        if (hint_ && hint_->has4 && hint_->addr4 == addr)
+            return hint_->global4;
+        return eamt_.lookup_global4(addr);
+    }
+    const EamtRecord *global6(const Ip6 &addr) const {
+        if (hint_ && hint_->has6 && hint_->addr6 == addr)
+            return hint_->global6;
+        return eamt_.lookup_global6(addr);
+    }
+    const EamtRecord *select4(Ip4 host, Ip4 remote) const;
+    const EamtRecord *select6(Ip4 host, const Ip6 &remote) const;
     xlat::MapResult remote4_to_6(Ip4 host, Ip4 addr, Ip6 &out, uint32_t &entry_id);
     xlat::MapResult remote6_to_4(Ip4 host, const Ip6 &addr, Ip4 &out, uint32_t &entry_id);
     Flow *lookup_4to6(const FlowTuple &t);
@@ -115,10 +198,12 @@ private:
     const xlat::Config &cfg_;
     EamtTables &eamt_;
     FlowTable *flows_;
+    Rfc6052Prefix clat_, plat_, pool6_;  // cfg_'s, prepared
     uint32_t now_ = 0;
     PacketContext ctx_;
     Flow *flow_ = nullptr;
     Flow *found_ = nullptr;  // resume(): the current packet's flow, already looked up
+    const EamtHint *hint_ = nullptr;  // resume()/set_hint(): the current packet's EAMT lookups
     MapperCounters counters_;
 };
 

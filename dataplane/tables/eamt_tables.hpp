@@ -103,6 +103,15 @@ public:
     // returned as is: the caller must then use pref64.
     const EamtRecord *select4(Ip4 host, Ip4 remote) const;
     const EamtRecord *select6(Ip4 host, const Ip6 &remote) const;
+    // The same lookups for a whole burst at once (n <= bulk_max): out[i] is what the single
+    // lookup returns for the i-th key. The hash lookups of the keys overlap (rte_hash bulk: the
+    // buckets of all keys are prefetched before any is compared) and the records found are
+    // prefetched, so that a table larger than the caches costs one memory latency per burst
+    // rather than several per packet.
+    static constexpr unsigned bulk_max = 32;
+    void lookup_global4_bulk(const Ip4 *addrs, unsigned n, const EamtRecord **out) const;
+    void lookup_global6_bulk(const Ip6 *addrs, unsigned n, const EamtRecord **out) const;
+    void lookup_learned4_bulk(const Ip4 *hosts, const Ip4 *remotes, unsigned n, const EamtRecord **out) const;
 
     // ---- single writer (control thread)
     // Global entry (static_config or operator_table). Validates RFC 7757 §3.2 (IPv4 suffix no

@@ -9,17 +9,33 @@
 
 namespace eamclat::xlat::csum {
 
-// 32-bit accumulator of 16-bit big-endian words; fold() reduces it.
+// Adds the bytes as 16-bit big-endian words to a one's complement accumulator; fold() reduces it.
+// Eight bytes at a time: a big-endian 32-bit word hi * 2^16 + lo is congruent to hi + lo modulo
+// 0xffff (2^16 = 1), so summing 32-bit words in 64 bits and folding the carries back (RFC 1071
+// §2 (B), "byte order independence" and deferred carries) gives the same one's complement sum.
+// The result is below 2^17 whatever the input (callers add a few small words before folding),
+// zero only if sum and every byte were zero.
 inline uint32_t add_bytes(uint32_t sum, const void *data, size_t len) {
     const uint8_t *p = static_cast<const uint8_t *>(data);
+    uint64_t acc = sum;
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        w = __builtin_bswap64(w);
+        acc += (w >> 32) + (w & 0xffffffffu);
+        p += 8;
+        len -= 8;
+    }
     while (len >= 2) {
-        sum += static_cast<uint32_t>(p[0]) << 8 | p[1];
+        acc += static_cast<uint32_t>(p[0]) << 8 | p[1];
         p += 2;
         len -= 2;
     }
-    if (len) sum += static_cast<uint32_t>(p[0]) << 8;
-    // Keep headroom: fold occasionally is the caller's job for huge inputs; 64 KiB fits easily.
-    return sum;
+    if (len) acc += static_cast<uint32_t>(p[0]) << 8;
+    acc = (acc >> 32) + (acc & 0xffffffffu);
+    acc = (acc >> 16) + (acc & 0xffffu);
+    acc = (acc >> 16) + (acc & 0xffffu);
+    return static_cast<uint32_t>(acc);
 }
 
 inline uint16_t fold(uint32_t sum) {

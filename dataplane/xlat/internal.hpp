@@ -28,6 +28,10 @@ inline bool emit(Output &out, rte_mbuf *m, Side side) {
 // following segments into its tailroom when a chain splits headers). Returns a pointer to the
 // packet's first byte, or nullptr when the packet is shorter than len or the first segment
 // cannot hold len bytes. Never allocates.
-uint8_t *pull_up(rte_mbuf *m, uint32_t len);
+uint8_t *pull_up_chain(rte_mbuf *m, uint32_t len);
+inline uint8_t *pull_up(rte_mbuf *m, uint32_t len) {
+    if (rte_pktmbuf_data_len(m) >= len) return rte_pktmbuf_mtod(m, uint8_t *);  // the usual case
+    return pull_up_chain(m, len);
+}
 
 }  // namespace eamclat::xlat

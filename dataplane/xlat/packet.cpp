@@ -5,7 +5,7 @@
 
 namespace eamclat::xlat {
 
-uint8_t *pull_up(rte_mbuf *m, uint32_t len) {
+uint8_t *pull_up_chain(rte_mbuf *m, uint32_t len) {
     if (rte_pktmbuf_pkt_len(m) < len) return nullptr;
     if (rte_pktmbuf_data_len(m) >= len) return rte_pktmbuf_mtod(m, uint8_t *);
     if (len > static_cast<uint32_t>(rte_pktmbuf_data_len(m)) + rte_pktmbuf_tailroom(m)) return nullptr;

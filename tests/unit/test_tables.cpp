@@ -6,7 +6,9 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include <array>
 #include <atomic>
+#include <random>
 #include <cstdio>
 #include <thread>
 #include <vector>
@@ -647,4 +649,137 @@ TEST_CASE("EAMT: rte_lpm tbl8 exhaustion refuses the entry and leaves the table 
     REQUIRE(t.add(entry("198.51.102.0/25", "2001:db8:3::/121"), &err));
     CHECK(xlat4(t, "198.51.102.1") == "2001:db8:3::1");
     CHECK(xlat6(t, "2001:db8:3::1") == "198.51.102.1");
+}
+
+// The staged burst's bulk readers must give, key for key, what the single lookups give: exact
+// entries, prefixes (rte_lpm / rte_lpm6), misses, learned entries, any mix in one call.
+TEST_CASE("EAMT bulk lookups agree with the single lookups, key for key", "[eamt][bulk]") {
+    Rcu rcu(4);
+    EamtTables t(small_capacity(), rcu);
+    add_figure1(t);
+    REQUIRE(t.add(entry("198.51.100.7", "2001:db8:7::7")));
+    REQUIRE(t.add_learned(ip4("192.168.1.10"), ip4("203.0.113.5"), ip6("2001:db8:5::5")));
+    REQUIRE(t.add_learned(ip4("192.168.1.11"), ip4("203.0.113.6"), ip6("2001:db8:5::6")));
+    std::vector<Ip4> a4;
+    std::vector<Ip6> a6;
+    for (const char *s : {"192.0.2.1", "192.0.2.2", "192.0.2.17", "192.0.2.130", "192.0.2.193", "192.0.2.225",
+                          "198.51.100.7", "198.51.100.8", "10.0.0.1", "192.0.2.3", "203.0.113.5"})
+        a4.push_back(ip4(s));
+    for (const char *s : {"2001:db8:aaaa::", "2001:db8:bbbb::b", "2001:db8:cccc::5", "2001:db8:dddd::1:2",
+                          "2001:db8:eeee:9::1", "64:ff9b::1", "2001:db8:7::7", "2001:db8:7::8", "2001:db8:5::5"})
+        a6.push_back(ip6(s));
+    // Every length from 1 to bulk_max, with the keys repeated.
+    for (unsigned n = 1; n <= EamtTables::bulk_max; ++n) {
+        std::vector<Ip4> k4(n), hosts(n);
+        std::vector<Ip6> k6(n);
+        for (unsigned i = 0; i < n; ++i) {
+            k4[i] = a4[(i * 7 + n) % a4.size()];
+            k6[i] = a6[(i * 5 + n) % a6.size()];
+            hosts[i] = i % 2 ? ip4("192.168.1.10") : ip4("192.168.1.11");
+        }
+        const EamtRecord *g4[EamtTables::bulk_max], *g6[EamtTables::bulk_max], *l4[EamtTables::bulk_max];
+        t.lookup_global4_bulk(k4.data(), n, g4);
+        t.lookup_global6_bulk(k6.data(), n, g6);
+        t.lookup_learned4_bulk(hosts.data(), k4.data(), n, l4);
+        for (unsigned i = 0; i < n; ++i) {
+            INFO("n " << n << " i " << i << " " << ip4_str(k4[i]) << " " << k6[i].str());
+            CHECK(g4[i] == t.lookup_global4(k4[i]));
+            CHECK(g6[i] == t.lookup_global6(k6[i]));
+            CHECK(l4[i] == t.lookup_learned4(hosts[i], k4[i]));
+        }
+    }
+    const EamtRecord *r[1];
+    Ip4 learned = ip4("203.0.113.5"), host = ip4("192.168.1.10");
+    t.lookup_learned4_bulk(&host, &learned, 1, r);
+    REQUIRE(r[0] != nullptr);
+    CHECK(eam_translate4(*r[0], learned) == ip6("2001:db8:5::5"));
+}
+
+// A hint is used only for the address (and host) it was made for: the mapper must give the same
+// answers with a correct hint, with a hint for another address, and without one.
+TEST_CASE("DaemonMapper: EAMT hints change nothing but where the answer comes from", "[eamt][mapper][bulk]") {
+    xlat::Config cfg;
+    cfg.mode = xlat::Mode::siit;
+    cfg.pool6 = Prefix6::parse("2001:db8:46::/96");
+    Rcu rcu(4);
+    EamtTables t(small_capacity(), rcu);
+    add_figure1(t);
+    DaemonMapper m(cfg, t, nullptr);
+    for (const char *s : {"192.0.2.1", "192.0.2.17", "192.0.2.130", "198.51.100.9"}) {
+        const Ip4 a = ip4(s);
+        Ip6 plain, hinted, other;
+        m.set_hint(nullptr);
+        const auto p0 = m.v4_to_v6(a, xlat::Role::destination, {}, plain);
+        DaemonMapper::EamtHint h;
+        h.has4 = true;
+        h.addr4 = a;
+        t.lookup_global4_bulk(&a, 1, &h.global4);
+        m.set_hint(&h);
+        const auto p1 = m.v4_to_v6(a, xlat::Role::destination, {}, hinted);
+        // A hint about another address must not be applied to this one.
+        DaemonMapper::EamtHint wrong;
+        wrong.has4 = true;
+        wrong.addr4 = a + 1;
+        wrong.global4 = t.lookup_global4(ip4("192.0.2.1"));
+        m.set_hint(&wrong);
+        const auto p2 = m.v4_to_v6(a, xlat::Role::destination, {}, other);
+        INFO(s);
+        CHECK(p0.path == p1.path);
+        CHECK(p0.path == p2.path);
+        CHECK(plain == hinted);
+        CHECK(plain == other);
+    }
+    // A stale entry behind a hint is not used for a new mapping, as without the hint.
+    REQUIRE(t.set_state(EamtSource::static_config, pfx4("192.0.2.1/32"), EntryState::stale));
+    const Ip4 a = ip4("192.0.2.1");
+    DaemonMapper::EamtHint h;
+    h.has4 = true;
+    h.addr4 = a;
+    h.global4 = t.lookup_global4(a);
+    m.set_hint(&h);
+    Ip6 out;
+    CHECK(m.v4_to_v6(a, xlat::Role::destination, {}, out).path == xlat::Path::pref64);
+    CHECK(out == ip6("2001:db8:46::c000:201"));
+}
+
+// DaemonMapper's prepared RFC 6052 prefixes (a /96 fast path, the §3.1 Well-Known Prefix rule
+// decided once) against the reference functions, for every valid length and the WKP.
+TEST_CASE("Rfc6052Prefix gives the reference answers for every length, WKP included", "[mapper][rfc6052]") {
+    const char *prefixes[] = {"2001:db8::/32", "2001:db8:100::/40", "2001:db8:122::/48", "2001:db8:122:300::/56",
+                              "2001:db8:122:344::/64", "2001:db8:122:344::/96", "64:ff9b::/96", "2001:db8::/33"};
+    std::mt19937 rng(7);
+    for (const char *ps : prefixes) {
+        const Prefix6 p = *Prefix6::parse(ps);
+        const Rfc6052Prefix fast{std::optional<Prefix6>(p)};
+        const bool valid = xlat::rfc6052_valid_length(p.len);
+        const bool wkp = xlat::is_well_known_prefix(p);
+        for (int i = 0; i < 2000; ++i) {
+            Ip4 a = rng();
+            if (i < 8) a = std::array<Ip4, 8>{0, 0x0a000001, 0xc0000201, 0xc0a80101, 0x08080808, 0xffffffff, 0x7f000001, 0xc6336401}[i];
+            INFO(ps << " " << ip4_str(a));
+            Ip6 out{};
+            const bool ok = fast.embed(a, out);
+            const bool ref_ok = valid && !(wkp && !xlat::is_global4(a));
+            REQUIRE(ok == ref_ok);
+            if (ok) {
+                CHECK(out == xlat::rfc6052_embed(p, a));
+                Ip4 back = 0;
+                CHECK(fast.extract(out, back));
+                CHECK(back == a);
+            }
+            // Extraction of arbitrary addresses, inside and outside the prefix, u octet set or not.
+            Ip6 probe = valid ? xlat::rfc6052_embed(p, a) : p.addr;
+            if (i % 3 == 1) probe.b[8] = static_cast<uint8_t>(rng());
+            if (i % 5 == 2) probe.b[rng() % 16] ^= static_cast<uint8_t>(1u << (rng() % 8));
+            Ip4 ref_v = 0, v = 0;
+            bool ref = valid && xlat::rfc6052_extract(p, probe, ref_v) && !(wkp && !xlat::is_global4(ref_v));
+            CHECK(fast.extract(probe, v) == ref);
+            if (ref) CHECK(v == ref_v);
+        }
+    }
+    const Rfc6052Prefix none{std::optional<Prefix6>{}};
+    Ip6 out;
+    Ip4 v;
+    CHECK_FALSE(none.embed(0x08080808, out));
+    CHECK_FALSE(none.extract(out, v));
 }
