@@ -110,7 +110,10 @@ class Worker {
 public:
     static constexpr unsigned burst = 32;
     static constexpr unsigned prefetch_ahead = 3;
-    static constexpr unsigned pending_max = 16;  // packets held awaiting a neighbor, per worker
+    static constexpr unsigned pending_max = 16;
+    // EAMT entries from which handle_burst looks a burst's entries up in bulk (below: one by one,
+    // as the translator asks).
+    static constexpr uint32_t bulk_eamt_threshold = 2048;  // packets held awaiting a neighbor, per worker
 
     explicit Worker(const WorkerSetup &setup);
     Worker(const Worker &) = delete;

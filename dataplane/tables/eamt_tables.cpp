@@ -609,6 +609,7 @@ bool EamtTables::add_global(const xlat::EamtEntry &e, bool dno, std::string *err
     if (!dno && prev6 != none)
         rec(prev6).shadow6 = idx;
     ++global_count_;
+    publish_size();
     if (id_out)
         *id_out = r.id;
     return true;
@@ -640,6 +641,7 @@ void EamtTables::unlink_global(uint32_t idx) {
     }
     retire_record(idx);
     --global_count_;
+    publish_size();
 }
 
 const EamtRecord *EamtTables::find(xlat::EamtSource source, const Prefix4 &ipv4) const {
@@ -751,6 +753,7 @@ bool EamtTables::add_learned(Ip4 host, Ip4 remote4, const Ip6 &remote6, std::str
         retire_record(index_of(old));
     } else {
         ++learned_count_;
+        publish_size();
         ++learned_per_host_[host];
     }
     if (id_out)
@@ -770,6 +773,7 @@ bool EamtTables::remove_learned(Ip4 host, Ip4 remote4) {
     hash_del(learned6_, retire_slot_learned6, &k6);
     retire_record(index_of(r));
     --learned_count_;
+    publish_size();
     auto it = learned_per_host_.find(host);
     if (it != learned_per_host_.end() && --it->second == 0)
         learned_per_host_.erase(it);

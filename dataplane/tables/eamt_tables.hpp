@@ -109,6 +109,10 @@ public:
     // prefetched, so that a table larger than the caches costs one memory latency per burst
     // rather than several per packet.
     static constexpr unsigned bulk_max = 32;
+    // Entries installed (global + learned), for readers choosing between bulk and single lookups:
+    // a table that fits the caches answers a single lookup faster than a bulk one (no misses to
+    // overlap); a large one, the other way round. Relaxed: a heuristic, not a guarantee.
+    uint32_t size_hint() const { return size_hint_.load(std::memory_order_relaxed); }
     void lookup_global4_bulk(const Ip4 *addrs, unsigned n, const EamtRecord **out) const;
     void lookup_global6_bulk(const Ip6 *addrs, unsigned n, const EamtRecord **out) const;
     void lookup_learned4_bulk(const Ip4 *hosts, const Ip4 *remotes, unsigned n, const EamtRecord **out) const;
@@ -174,6 +178,9 @@ private:
     void unlink_global(uint32_t idx);
     bool add_global(const xlat::EamtEntry &e, bool do_not_optimise, std::string *err, uint32_t *id_out);
     void free_retired(const Retirer::Item &it);
+    void publish_size() {
+        size_hint_.store(static_cast<uint32_t>(global_count_ + learned_count_), std::memory_order_relaxed);
+    }
     size_t reclaim_ready();
 
     EamtCapacity cap_;
@@ -198,6 +205,7 @@ private:
     std::unordered_map<Ip4, uint32_t> learned_per_host_;
     size_t global_count_ = 0;
     size_t learned_count_ = 0;
+    std::atomic<uint32_t> size_hint_{0};
     uint32_t lpm6_generation_ = 0;
     uint32_t lpm6_retired_ = 0;           // LPM6 generations waiting for their grace period
     bool lpm6_dirty_ = false;              // published LPM6 snapshot behind prefix_heads6_

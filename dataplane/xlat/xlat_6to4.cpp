@@ -63,8 +63,14 @@ FragmentFields ipv4_fragment_fields(const Ip6Header &h, Ip4 src, Ip4 dst, uint8_
     }
     uint64_t x = mix((static_cast<uint64_t>(src) << 32 | dst) ^ (static_cast<uint64_t>(proto) << 16 | total_len));
     for (uint32_t i = 0; i < id_hash_bytes && i < l4_avail; i += 8) {
+        // The next (up to) 8 bytes as a big-endian word, zero-padded.
         uint64_t word = 0;
-        for (uint32_t j = i; j < i + 8 && j < l4_avail; j++) word |= static_cast<uint64_t>(l4[j]) << (56 - 8 * (j - i));
+        if (i + 8 <= l4_avail) {
+            memcpy(&word, l4 + i, 8);
+            word = __builtin_bswap64(word);
+        } else {
+            for (uint32_t j = i; j < l4_avail; j++) word |= static_cast<uint64_t>(l4[j]) << (56 - 8 * (j - i));
+        }
         x = mix(x ^ word);
     }
     f.id = static_cast<uint16_t>(x ^ x >> 16 ^ x >> 32 ^ x >> 48);
