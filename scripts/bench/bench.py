@@ -107,6 +107,28 @@ def run_memory(binary, eamt, flows, tag):
     raise RuntimeError(f'eamclat-bench memory failed: {p.stderr[-2000:]}')
 
 
+# ---------------------------------------------------------------------------- peer: TAYGA
+def run_peer(build_dir, work, quick):
+    """scripts/bench/peer.py: TAYGA and the eamclat daemon side by side on veths (docs/BENCHMARKING.md,
+    "Peer: TAYGA"). Returns its JSON, or {'error': ...}; never fails the whole benchmark."""
+    out = os.path.join(work, 'peer.json')
+    cmd = ['/usr/bin/python3', os.path.join(HERE, 'peer.py'), '--build-dir', build_dir, '--json', out]
+    if quick:
+        cmd.append('--quick')
+    # Its progress goes to our stderr as it comes. On a timeout it gets SIGTERM, on which it removes its
+    # namespaces and processes (SIGKILL would leave them behind).
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    try:
+        rc = p.wait(timeout=1800)
+    except subprocess.TimeoutExpired:
+        p.terminate()
+        rc = p.wait()
+    if not os.path.exists(out):
+        return {'error': f'peer.py failed (exit {rc}); its output is above'}
+    with open(out) as f:
+        return json.load(f)
+
+
 # ---------------------------------------------------------------------------- testpmd
 def busiest_thread(pid, window=0.3):
     """The thread of pid that runs most over a short window: testpmd's forwarding lcore, which
@@ -214,6 +236,7 @@ def main():
     ap.add_argument('--output', default=os.path.join(ROOT, 'docs', 'PERFORMANCE.md'))
     ap.add_argument('--json', default=None, help='also write the raw results here')
     ap.add_argument('--no-dns', action='store_true')
+    ap.add_argument('--no-peer', action='store_true', help='skip the side by side with TAYGA (scripts/bench/peer.py)')
     ap.add_argument('--render-from', default=None, metavar='JSON',
                     help='write the report from the raw results of an earlier run (--json) instead of running')
     a = ap.parse_args()
@@ -221,7 +244,7 @@ def main():
     if a.render_from:
         with open(a.render_from) as f:
             raw = json.load(f)
-        doc = render(raw['env'], raw['results'], raw['memory'], raw['dns'])
+        doc = render(raw['env'], raw['results'], raw['memory'], raw['dns'], raw.get('peer'))
         print(doc)
         if a.output:
             with open(a.output, 'w') as f:
@@ -272,13 +295,18 @@ def main():
         import dns_bench
         dns = dns_bench.run(a.build_dir, work, quick=a.quick)
 
+    peer = None
+    if not a.no_peer:
+        log('peer: TAYGA and eamclat side by side')
+        peer = run_peer(a.build_dir, work, a.quick)
+
     env['load_end'] = loadavg()
     env['elapsed'] = round(time.time() - started)
-    doc = render(env, results, memory, dns)
+    doc = render(env, results, memory, dns, peer)
     print(doc)
     if a.json:
         with open(a.json, 'w') as f:
-            json.dump({'env': env, 'results': results, 'memory': memory, 'dns': dns}, f, indent=1)
+            json.dump({'env': env, 'results': results, 'memory': memory, 'dns': dns, 'peer': peer}, f, indent=1)
     if a.output:
         os.makedirs(os.path.dirname(a.output), exist_ok=True)
         with open(a.output, 'w') as f:
@@ -288,7 +316,94 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def render(env, results, memory, dns):
+def render_peer(peer):
+    """The section "Side by side with TAYGA", from scripts/bench/peer.py's JSON."""
+    L = ['## Side by side with TAYGA\n']
+    if peer is None:
+        L.append('Not measured in this run (--no-peer).\n')
+        return L
+    if peer.get('error'):
+        L.append(f"Not measured: {peer['error']}\n")
+        return L
+    pe = peer['env']
+    ad = pe['addresses']
+    L.append(f"`scripts/bench/peer.py`{' --quick' if pe['quick'] else ''} ({pe['date']}, TAYGA {pe['tayga']}, load "
+             f"average {pe['load_start']} at start, {pe['load_end']} at the end, {pe['elapsed_s']} s): the same two "
+             'network namespaces, veths and generator for both DUTs. `eamclat-gen` (DPDK, net_af_packet on the '
+             'generator\'s veths) sends UDP frames at a paced rate and counts, on the other veth, only the '
+             'translated frames it can verify (addresses, protocol, length, payload, UDP and IPv4 checksums); the '
+             'kernel of the generator\'s namespace answers ARP as the LAN host and ND as the WAN gateway. TAYGA runs '
+             'as clatd configures it (tun, `map` host -> CLAT address, `prefix` = PLAT prefix, kernel routing); '
+             'eamclat is the daemon on net_af_packet, one worker. '
+             f"4->6: {ad['host']} -> {ad['remote']} becomes {ad['host_clat6']} -> {ad['remote6']} "
+             f"({pe['path'].upper()} path); 6->4 the reverse. {pe['frames']}.\n")
+    L.append(f"Zero-loss rate: binary search over the offered rate, {pe['trial_s']:g} s per trial, down to "
+             f"{pe['resolution']:.0%} of the rate or {pe['iterations']} trials after the first one at "
+             f"{pe['max_rate']:,.0f} pps offered (that first trial gives the throughput at the maximum); a trial passes "
+             'when every frame sent came back translated and none was malformed. Pinning: '
+             f"{pe['pinning']['generator']}; TAYGA {pe['pinning']['tayga']}; eamclat {pe['pinning']['eamclat']}. "
+             f"{pe['pinning']['kernel'][0].upper() + pe['pinning']['kernel'][1:]}.\n")
+    L.append('| DUT | direction | zero-loss pps | max offered pps | received at max pps | DUT CPU at max | '
+             'DUT waited at max | DUT CPU µs per packet at max | trials (disturbed) | translations checked |')
+    L.append('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+    for r in peer['results']:
+        c = r.get('dut_cpu_at_max') or {}
+        dist = sum(1 for t in r['trials'] if t.get('disturbed'))
+        ok = r['capture_check']['ok'] and not any(t['bad'] for t in r['trials'])
+        L.append(f"| {r['dut']} | {r['direction'].replace('to', '->')} | {r['zero_loss_pps']:,}"
+                 f"{' (generator-limited)' if r.get('generator_limited') else ''} | {r['max_offered_pps']:,} | "
+                 f"{r['max_received_pps']:,} | {fmt(c.get('share'), '.0%')} | {fmt(c.get('wait_share'), '.0%')} | "
+                 f"{fmt(r.get('dut_cpu_us_per_packet_at_max'), '.1f')} | {len(r['trials'])} ({dist}) | "
+                 f"{'ok' if ok else '**malformed frames**'} |")
+    L.append('')
+    by = {(r['dut'], r['direction']): r for r in peer['results']}
+    for d in ('4to6', '6to4'):
+        e, t = by.get(('eamclat', d)), by.get(('tayga', d))
+        if e and t and t['zero_loss_pps']:
+            L.append(f"- {d.replace('to', '->')}: eamclat {e['zero_loss_pps']:,} pps, TAYGA {t['zero_loss_pps']:,} pps "
+                     f"without loss ({e['zero_loss_pps'] / t['zero_loss_pps']:.1f}x); at the maximum offered rate "
+                     f"{e['max_received_pps']:,} vs {t['max_received_pps']:,} pps received.")
+    lost = []
+    for r in peer['results']:
+        pc = r['max_trial'].get('path_counters', {})
+        d = r['direction'].replace('to', '->')
+        if r['dut'] == 'tayga' and pc.get('pbclat.tx_dropped'):
+            lost.append(f"TAYGA {d}: {pc['pbclat.tx_dropped']:,} frames dropped by the tun queue toward TAYGA")
+        ring = pc.get('eamclat.lan.rx_ring_dropped', 0) + pc.get('eamclat.wan.rx_ring_dropped', 0)
+        if r['dut'] == 'eamclat' and ring:
+            lost.append(f"eamclat {d}: {ring:,} frames that its af_packet RX ring had no room for")
+    if lost:
+        L.append('- Where the frames are lost at the maximum rate (counters of that trial): ' + '; '.join(lost) +
+                 '. That is the DUT not keeping up with its input queue, not the path around it: TAYGA makes one '
+                 'read() and one write() on the tun per packet, with the kernel\'s forwarding behind each write; '
+                 'eamclat\'s worker makes one sendto() per TX burst on its af_packet socket, with the veth and '
+                 'the receiving side behind it.')
+    L.append('- eamclat\'s worker polls: it takes all the CPU it can get at any rate, so its µs per packet is the '
+             'polling core divided by the packets, not a cost. TAYGA sleeps when idle: its figure is its cost per '
+             'packet (mostly system time: the tun reads and writes, and the kernel forwarding they trigger).')
+    top = max((r['max_offered_pps'] for r in peer['results']), default=0)
+    L.append(f'- Both DUTs pay the kernel\'s veth and af_packet/tun path, and the generator (at most {top:,} pps '
+             'offered on its core in this run) pays the receiving half of each DUT\'s path: these are rates of the '
+             'whole software path on a 2-core machine, not of the translators alone (the Throughput section '
+             'measures eamclat\'s worker alone). "DUT waited" is the share of the maximum-rate trial in which the '
+             'DUT\'s busiest thread was runnable but another process had its CPU; "disturbed" trials are those in '
+             'which the generator or the DUT waited more than a tenth of the time (eamclat: plus a tenth for its own '
+             'control thread); they are repeated, and the search goes on with the last attempt.')
+    n = sum(len(r['trials']) for r in peer['results'])
+    nd = sum(1 for r in peer['results'] for t in r['trials'] if t.get('disturbed'))
+    if n and nd * 2 > n:
+        L.append(f'- **This run was disturbed**: in {nd} of {n} trials other processes kept the generator or the '
+                 'DUT from its CPU more than a tenth of the time (load average '
+                 f"{pe['load_start']}-{pe['load_end']}). The zero-loss rates then measure the scheduler as much as "
+                 'the DUTs, a busy-polling DUT and one that sleeps suffer differently, and they move by a factor of '
+                 'two or more between runs: re-run on an idle machine before quoting them.')
+    for e in peer.get('errors', []):
+        L.append(f'- Failed: {e}')
+    L.append('')
+    return L
+
+
+def render(env, results, memory, dns, peer=None):
     L = []
     L.append('# eamclat performance\n')
     L.append('<!-- Generated by scripts/bench.sh; do not edit by hand: re-run it. -->\n')
@@ -385,6 +500,8 @@ def render(env, results, memory, dns):
         L.append('')
         L.append(f"Added latency of the proxy: p50 {dns['added_p50_ms']:.3f} ms, p99 {dns['added_p99_ms']:.3f} ms.\n")
 
+    L.extend(render_peer(peer))
+
     L.append('## Targets\n')
     L.append('| target | measured | verdict |')
     L.append('| --- | --- | --- |')
@@ -411,6 +528,15 @@ def render(env, results, memory, dns):
         L.append(f"| DNS proxy >= 50k qps | {dns['proxy_qps']:.0f} | {verdict(dns['proxy_qps'] >= 50000)} |")
     else:
         L.append('| DNS proxy added latency <= 1 ms p99, >= 50k qps | not measured | - |')
+    if peer and not peer.get('error'):
+        by = {(r['dut'], r['direction']): r for r in peer['results']}
+        cells = [f"{d.replace('to', '->')} eamclat {by[('eamclat', d)]['zero_loss_pps']:,} vs TAYGA "
+                 f"{by[('tayga', d)]['zero_loss_pps']:,} pps" for d in ('4to6', '6to4')
+                 if ('eamclat', d) in by and ('tayga', d) in by]
+        L.append(f"| side by side with TAYGA, zero-loss rate on veth/af_packet (no target) | "
+                 f"{'; '.join(cells) or 'failed'} | - |")
+    else:
+        L.append('| side by side with TAYGA (no target) | not measured | - |')
     L.append('')
     L.append(f"Memory: {fmt(per_entry, '.0f')} bytes per EAMT entry, {fmt(per_flow, '.0f')} bytes per flow "
              f"(no target).\n")
