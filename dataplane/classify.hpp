@@ -109,7 +109,9 @@ struct Decision {
     Action action;
     Fate fate;  // for forward6/punt/drop: the fate to count once the frame's outcome is final
     Sight sight = Sight::none;
+    uint8_t reserved = 0;  // four bytes: returned, stored and reloaded as one word
 };
+static_assert(sizeof(Decision) == 4);
 
 constexpr uint32_t ether_header_len = 14;
 constexpr uint16_t ethertype_ipv4 = 0x0800;

@@ -130,11 +130,19 @@ NeighborTable::Update NeighborTable::set_static(const Ip6 &key, const rte_ether_
 bool SightingFilter::recently_reported(const Sighting &s, uint64_t now, uint64_t interval) {
     uint64_t w[2];
     memcpy(w, s.addr.b.data(), 16);
-    static_assert((entries & (entries - 1)) == 0);
-    const uint64_t h = ((w[0] ^ w[1] ^ s.kind) * 0x9e3779b97f4a7c15ULL) >> (64 - __builtin_ctz(entries));
-    Entry &e = entries_[h];
-    if (e.kind == s.kind && e.addr == s.addr && rte_is_same_ether_addr(&e.mac, &s.mac) && now - e.when < interval)
-        return true;
+    static_assert((sets & (sets - 1)) == 0);
+    const uint64_t h = ((w[0] ^ w[1] ^ s.kind) * 0x9e3779b97f4a7c15ULL) >> (64 - __builtin_ctz(sets));
+    Entry *set = entries_[h];
+    for (unsigned way = 0; way < 2; ++way) {
+        Entry &e = set[way];
+        if (e.kind == s.kind && e.addr == s.addr && rte_is_same_ether_addr(&e.mac, &s.mac)) {
+            if (now - e.when < interval) return true;
+            e.when = now;
+            return false;
+        }
+    }
+    // Not in the set: replace the way reported longer ago.
+    Entry &e = now - set[0].when >= now - set[1].when ? set[0] : set[1];
     e.kind = s.kind;
     e.addr = s.addr;
     e.mac = s.mac;

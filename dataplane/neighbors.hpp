@@ -93,8 +93,11 @@ private:
         uint8_t kind = 0xff;
         uint64_t when = 0;
     };
-    static constexpr unsigned entries = 256;  // a LAN's hosts, with room against collisions
-    Entry entries_[entries];
+    static_assert(sizeof(Entry) == 32);
+    // Two-way set associative (a set is half a cache line): a LAN's hosts with room against
+    // collisions, in 8 KiB.
+    static constexpr unsigned sets = 128;
+    alignas(64) Entry entries_[sets][2];
 };
 
 // ARP / ND on the wire (control thread).

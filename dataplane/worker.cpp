@@ -113,10 +113,9 @@ void Worker::handle_burst(PortRole in, rte_mbuf **pkts, unsigned n, uint64_t now
         if (d.sight != Sight::none) report_sender(d.sight, frame, now);
         if (d.action != Action::translate_4to6 && d.action != Action::translate_6to4) continue;
         const bool four_to_six = d.action == Action::translate_4to6;
-        prepare_translate(m, four_to_six, st.sender[i]);
+        prepare_translate(m, four_to_six, st.sender[i], fm ? &st.flow_ctx[i] : nullptr);
         if (!fm) continue;
-        st.flow_ctx[i] = fm->packet();
-        if (flows && fm->flow_key(st.keys[n_keys])) {
+        if (flows && fm->flow_key(st.flow_ctx[i], st.keys[n_keys])) {
             st.key_ptr[n_keys] = &st.keys[n_keys];
             st.key_of[i] = static_cast<uint8_t>(n_keys++);
         }
@@ -244,15 +243,16 @@ void Worker::prefetch_eamt(rte_mbuf *const *pkts, unsigned n) {
     }
 }
 
-void Worker::prepare_translate(rte_mbuf *m, bool four_to_six, rte_ether_addr &sender) {
+void Worker::prepare_translate(rte_mbuf *m, bool four_to_six, rte_ether_addr &sender,
+                               tables::DaemonMapper::PacketContext *ctx) {
     // The sender's MAC: where ICMP errors about its packet go back to (same link, same host).
     memcpy(sender.addr_bytes, rte_pktmbuf_mtod_offset(m, uint8_t *, 6), 6);
     rte_pktmbuf_adj(m, ether_header_len);
-    if (setup_.flow_mapper) {
+    if (ctx) {
         if (four_to_six)
-            describe_flow_4to6(m);
+            describe_flow_4to6(m, *ctx);
         else
-            describe_flow_6to4(m);
+            describe_flow_6to4(m, *ctx);
     }
 }
 
@@ -314,12 +314,12 @@ void Worker::snoop_dns(const rte_mbuf *p) {
 // Packets without a usable tuple (non-first fragments, ICMP errors, other protocols, truncated L4)
 // are described as stateless: the mapper then maps them by the rules without touching flows.
 // rte_pktmbuf_read: the L4 header may sit in a later segment; it copies only then.
-void Worker::describe_flow_4to6(const rte_mbuf *m) {
+void Worker::describe_flow_4to6(const rte_mbuf *m, tables::DaemonMapper::PacketContext &c) {
     tables::DaemonMapper &fm = *setup_.flow_mapper;
     uint8_t ip_copy[20], l4_copy[14];
     const uint8_t *ip = static_cast<const uint8_t *>(rte_pktmbuf_read(m, 0, 20, ip_copy));
     if (!ip || (ip[0] & 0x0f) < 5 || ((ip[6] & 0x1f) << 8 | ip[7]) != 0) {
-        fm.begin_stateless();
+        fm.describe_stateless(c);
         return;
     }
     const uint32_t ihl = (ip[0] & 0x0fu) * 4;
@@ -328,28 +328,28 @@ void Worker::describe_flow_4to6(const rte_mbuf *m) {
     const uint32_t need = proto == IPPROTO_TCP ? 14 : proto == IPPROTO_UDP ? 4 : proto == IPPROTO_ICMP ? 8 : 0;
     const uint8_t *l4 = need ? static_cast<const uint8_t *>(rte_pktmbuf_read(m, ihl, need, l4_copy)) : nullptr;
     if (!l4) {
-        fm.begin_stateless();
+        fm.describe_stateless(c);
         return;
     }
     if (proto == IPPROTO_ICMP) {
         if (l4[0] != 8 && l4[0] != 0) {  // only echo request / reply are queries with a tuple
-            fm.begin_stateless();
+            fm.describe_stateless(c);
             return;
         }
         const uint16_t id = static_cast<uint16_t>(l4[4] << 8 | l4[5]);
-        fm.begin_4to6(src, dst, proto, id, id, 0);
+        fm.describe_4to6(c, src, dst, proto, id, id, 0);
         return;
     }
-    fm.begin_4to6(src, dst, proto, static_cast<uint16_t>(l4[0] << 8 | l4[1]), static_cast<uint16_t>(l4[2] << 8 | l4[3]),
+    fm.describe_4to6(c, src, dst, proto, static_cast<uint16_t>(l4[0] << 8 | l4[1]), static_cast<uint16_t>(l4[2] << 8 | l4[3]),
                   proto == IPPROTO_TCP ? l4[13] : 0);
 }
 
-void Worker::describe_flow_6to4(const rte_mbuf *m) {
+void Worker::describe_flow_6to4(const rte_mbuf *m, tables::DaemonMapper::PacketContext &c) {
     tables::DaemonMapper &fm = *setup_.flow_mapper;
     uint8_t ip_copy[40], frag_copy[8], l4_copy[14];
     const uint8_t *ip = static_cast<const uint8_t *>(rte_pktmbuf_read(m, 0, 40, ip_copy));
     if (!ip) {
-        fm.begin_stateless();
+        fm.describe_stateless(c);
         return;
     }
     uint8_t proto = ip[6];
@@ -357,7 +357,7 @@ void Worker::describe_flow_6to4(const rte_mbuf *m) {
     if (proto == IPPROTO_FRAGMENT) {
         const uint8_t *fh = static_cast<const uint8_t *>(rte_pktmbuf_read(m, off, 8, frag_copy));
         if (!fh || ((fh[2] << 8 | fh[3]) & 0xfff8) != 0) {  // a non-first fragment has no L4 header
-            fm.begin_stateless();
+            fm.describe_stateless(c);
             return;
         }
         proto = fh[0];
@@ -366,7 +366,7 @@ void Worker::describe_flow_6to4(const rte_mbuf *m) {
     const uint32_t need = proto == IPPROTO_TCP ? 14 : proto == IPPROTO_UDP ? 4 : proto == IPPROTO_ICMPV6 ? 8 : 0;
     const uint8_t *l4 = need ? static_cast<const uint8_t *>(rte_pktmbuf_read(m, off, need, l4_copy)) : nullptr;
     if (!l4) {
-        fm.begin_stateless();
+        fm.describe_stateless(c);
         return;
     }
     Ip6 src, dst;
@@ -374,14 +374,14 @@ void Worker::describe_flow_6to4(const rte_mbuf *m) {
     memcpy(dst.b.data(), ip + 24, 16);
     if (proto == IPPROTO_ICMPV6) {
         if (l4[0] != 128 && l4[0] != 129) {
-            fm.begin_stateless();
+            fm.describe_stateless(c);
             return;
         }
         const uint16_t id = static_cast<uint16_t>(l4[4] << 8 | l4[5]);
-        fm.begin_6to4(src, dst, proto, id, id, 0);
+        fm.describe_6to4(c, src, dst, proto, id, id, 0);
         return;
     }
-    fm.begin_6to4(src, dst, proto, static_cast<uint16_t>(l4[0] << 8 | l4[1]), static_cast<uint16_t>(l4[2] << 8 | l4[3]),
+    fm.describe_6to4(c, src, dst, proto, static_cast<uint16_t>(l4[0] << 8 | l4[1]), static_cast<uint16_t>(l4[2] << 8 | l4[3]),
                   proto == IPPROTO_TCP ? l4[13] : 0);
 }
 

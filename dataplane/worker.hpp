@@ -153,11 +153,12 @@ private:
     // handle_burst's EAMT stage: bulk lookups for the frames no flow answers, one hint each.
     void prefetch_eamt(rte_mbuf *const *pkts, unsigned n);
     // Strips the Ethernet header (keeping the sender's MAC) and describes the flow to the mapper.
-    void prepare_translate(rte_mbuf *m, bool four_to_six, rte_ether_addr &sender);
+    void prepare_translate(rte_mbuf *m, bool four_to_six, rte_ether_addr &sender,
+                           tables::DaemonMapper::PacketContext *ctx);
     void translate(PortRole in, rte_mbuf *m, bool four_to_six, const rte_ether_addr &sender);
     void snoop_dns(const rte_mbuf *p);
-    void describe_flow_4to6(const rte_mbuf *m);
-    void describe_flow_6to4(const rte_mbuf *m);
+    void describe_flow_4to6(const rte_mbuf *m, tables::DaemonMapper::PacketContext &c);
+    void describe_flow_6to4(const rte_mbuf *m, tables::DaemonMapper::PacketContext &c);
     void forward6(PortRole in, rte_mbuf *m, Fate fate);
     // RFC 4443 §3.3: ICMPv6 Time Exceeded (code 0) back to the sender of m, when §2.4 allows it.
     void time_exceeded6(PortRole in, rte_mbuf *m);

@@ -38,19 +38,43 @@ DaemonMapper::DaemonMapper(const xlat::Config &cfg, EamtTables &eamt, FlowTable 
     : cfg_(cfg), eamt_(eamt), flows_(cfg.mode == Mode::clat ? flows : nullptr), clat_(cfg.clat_prefix),
       plat_(cfg.plat_prefix), pool6_(cfg.pool6) {}
 
+void DaemonMapper::describe_4to6(PacketContext &c, Ip4 src, Ip4 dst, uint8_t proto, uint16_t sport, uint16_t dport,
+                                 uint8_t tcp_flags) const {
+    c.active = flows_ != nullptr;
+    c.from_v4 = true;
+    c.lookup_only = false;
+    c.host = src;
+    c.remote4 = dst;
+    c.proto = proto;
+    c.host_port = sport;
+    c.remote_port = dport;
+    c.tcp_flags = tcp_flags;
+}
+
+bool DaemonMapper::describe_6to4(PacketContext &c, const Ip6 &src, const Ip6 &dst, uint8_t proto, uint16_t sport,
+                                 uint16_t dport, uint8_t tcp_flags) const {
+    c.active = false;
+    Ip4 host;
+    if (!flows_ || !clat_.extract(dst, host))
+        return false;
+    c.active = true;
+    c.from_v4 = false;
+    c.lookup_only = false;
+    c.host = host;
+    c.remote6 = src;
+    // Flows are keyed in IPv4 terms: an ICMPv6 echo reply belongs to the ICMP echo flow.
+    c.proto = proto == proto_icmp6 ? proto_icmp : proto;
+    c.host_port = dport;
+    c.remote_port = sport;
+    c.tcp_flags = tcp_flags;
+    return true;
+}
+
 void DaemonMapper::begin_4to6(Ip4 src, Ip4 dst, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t tcp_flags) {
     flow_ = nullptr;
     found_ = nullptr;
     hint_ = nullptr;
-    ctx_.active = flows_ != nullptr;
-    ctx_.from_v4 = true;
-    ctx_.lookup_only = false;
-    ctx_.host = src;
-    ctx_.remote4 = dst;
-    ctx_.proto = proto;
-    ctx_.host_port = sport;
-    ctx_.remote_port = dport;
-    ctx_.tcp_flags = tcp_flags;
+    describe_4to6(ctx_, src, dst, proto, sport, dport, tcp_flags);
 }
 
 bool DaemonMapper::begin_6to4(const Ip6 &src, const Ip6 &dst, uint8_t proto, uint16_t sport, uint16_t dport,
@@ -58,21 +82,7 @@ bool DaemonMapper::begin_6to4(const Ip6 &src, const Ip6 &dst, uint8_t proto, uin
     flow_ = nullptr;
     found_ = nullptr;
     hint_ = nullptr;
-    ctx_.active = false;
-    Ip4 host;
-    if (!flows_ || !clat_.extract(dst, host))
-        return false;
-    ctx_.active = true;
-    ctx_.from_v4 = false;
-    ctx_.lookup_only = false;
-    ctx_.host = host;
-    ctx_.remote6 = src;
-    // Flows are keyed in IPv4 terms: an ICMPv6 echo reply belongs to the ICMP echo flow.
-    ctx_.proto = proto == proto_icmp6 ? proto_icmp : proto;
-    ctx_.host_port = dport;
-    ctx_.remote_port = sport;
-    ctx_.tcp_flags = tcp_flags;
-    return true;
+    return describe_6to4(ctx_, src, dst, proto, sport, dport, tcp_flags);
 }
 
 void DaemonMapper::begin_4to6_error(Ip4 inner_src, Ip4 inner_dst, uint8_t inner_proto, uint16_t inner_sport,
@@ -91,13 +101,13 @@ bool DaemonMapper::begin_6to4_error(const Ip6 &inner_src, const Ip6 &inner_dst, 
     return true;
 }
 
-bool DaemonMapper::flow_key(FlowKey &k) const {
-    if (!ctx_.active)
+bool DaemonMapper::flow_key(const PacketContext &c, FlowKey &k) const {
+    if (!c.active)
         return false;
-    if (ctx_.from_v4)
-        k = FlowTable::forward_key({ctx_.host, ctx_.remote4, ctx_.host_port, ctx_.remote_port, ctx_.proto});
+    if (c.from_v4)
+        k = FlowTable::forward_key({c.host, c.remote4, c.host_port, c.remote_port, c.proto});
     else
-        k = FlowTable::reverse_key(ctx_.host, ctx_.remote6, ctx_.proto, ctx_.host_port, ctx_.remote_port);
+        k = FlowTable::reverse_key(c.host, c.remote6, c.proto, c.host_port, c.remote_port);
     return true;
 }
 

@@ -140,9 +140,17 @@ public:
         uint8_t tcp_flags = 0;
     };
     const PacketContext &packet() const { return ctx_; }
+    // begin_4to6 / begin_6to4 / begin_stateless into a context of the caller's (a staged burst
+    // describes each packet straight into its own slot, which resume() later copies in whole).
+    void describe_4to6(PacketContext &c, Ip4 src, Ip4 dst, uint8_t proto, uint16_t sport, uint16_t dport,
+                       uint8_t tcp_flags) const;
+    bool describe_6to4(PacketContext &c, const Ip6 &src, const Ip6 &dst, uint8_t proto, uint16_t sport,
+                       uint16_t dport, uint8_t tcp_flags) const;
+    static void describe_stateless(PacketContext &c) { c.active = false; }
+    bool flow_key(const PacketContext &c, FlowKey &k) const;
     FlowTable *flow_table() const { return flows_; }
     EamtTables &eamt() const { return eamt_; }
-    bool flow_key(FlowKey &k) const;
+    bool flow_key(FlowKey &k) const { return flow_key(ctx_, k); }
     // EAMT lookups a staged burst made in advance for one packet (EamtTables::*_bulk): the
     // global entry of the remote address (4->6 destination, 6->4 source) and, 4->6, the learned
     // entry of (source host, destination). The mapper uses a hint only for the very address (and

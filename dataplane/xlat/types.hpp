@@ -14,8 +14,14 @@ namespace eamclat {
 struct Ip6 {
     std::array<uint8_t, 16> b{};
 
-    bool operator==(const Ip6 &o) const { return b == o.b; }
-    bool operator!=(const Ip6 &o) const { return b != o.b; }
+    // Two 64-bit compares, no memcmp call (the fast path compares addresses per packet).
+    bool operator==(const Ip6 &o) const {
+        uint64_t x[2], y[2];
+        std::memcpy(x, b.data(), 16);
+        std::memcpy(y, o.b.data(), 16);
+        return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+    }
+    bool operator!=(const Ip6 &o) const { return !(*this == o); }
     bool operator<(const Ip6 &o) const { return b < o.b; }
 
     static std::optional<Ip6> parse(std::string_view text);

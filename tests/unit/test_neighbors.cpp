@@ -123,6 +123,30 @@ TEST_CASE("SightingFilter", "[neighbors]") {
     CHECK(!f.recently_reported(s, 1210, 100));  // new MAC: report at once
     s.kind = Sighting::ipv6_host;
     CHECK(!f.recently_reported(s, 1220, 100));
+
+    // A LAN's worth of hosts interleaved (as the workers see them): each is checked once per
+    // interval, not once per packet; and none is ever suppressed past its interval.
+    SightingFilter g;
+    unsigned again = 0;
+    for (unsigned round = 0; round < 3; ++round) {
+        for (unsigned h = 1; h <= 64; ++h) {
+            Sighting t{};
+            t.kind = Sighting::ipv4_host;
+            t.mac = mac(static_cast<uint8_t>(h));
+            t.addr = neighbor_key4(ip4("192.168.1.0") + h);
+            const bool recent = g.recently_reported(t, 1000 + round, 100);
+            if (round == 0) CHECK_FALSE(recent);
+            else if (!recent) ++again;
+        }
+    }
+    CHECK(again == 0);
+    for (unsigned h = 1; h <= 64; ++h) {
+        Sighting t{};
+        t.kind = Sighting::ipv4_host;
+        t.mac = mac(static_cast<uint8_t>(h));
+        t.addr = neighbor_key4(ip4("192.168.1.0") + h);
+        CHECK_FALSE(g.recently_reported(t, 1200, 100));
+    }
 }
 
 namespace {
