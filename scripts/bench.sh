@@ -4,7 +4,7 @@
 # prints the table and writes docs/PERFORMANCE.md. Method and caveats: docs/BENCHMARKING.md.
 #
 #   scripts/bench.sh            full run (~10 minutes)
-#   scripts/bench.sh --quick    smoke run (< 2 minutes): 4 cases, short windows
+#   scripts/bench.sh --quick    smoke run (about 4 minutes): 4 cases, short windows and peer trials
 # Other options are passed to scripts/bench/bench.py (--no-dns, --json FILE, --output FILE,
 # --work DIR to keep the pcaps and logs). BUILD=dir changes the build directory (build-bench).
 #
