@@ -168,9 +168,11 @@ MapResult DaemonMapper::remote6_to_4(Ip4 host, const Ip6 &addr, Ip4 &out, uint32
         // forces IPv4->IPv6 traffic to pref64, so IPv6->IPv4 traffic from this address is not
         // mapped by the EAMT either (it would be answered through another path).
         Ip4 v4 = eam_translate6(*r, addr);
-        const EamtRecord *g = global4(v4);
-        if (g && g->do_not_optimise && g->usable_for_new_flows())
-            return {plat_.extract(addr, out) ? Path::pref64 : Path::none};
+        if (eamt_.may_have_do_not_optimise()) {
+            const EamtRecord *g = global4(v4);
+            if (g && g->do_not_optimise && g->usable_for_new_flows())
+                return {plat_.extract(addr, out) ? Path::pref64 : Path::none};
+        }
         out = v4;
         entry_id = r->id;
         return {xlat::path_of(r->source)};

@@ -609,6 +609,8 @@ bool EamtTables::add_global(const xlat::EamtEntry &e, bool dno, std::string *err
     if (!dno && prev6 != none)
         rec(prev6).shadow6 = idx;
     ++global_count_;
+    if (dno)
+        ++do_not_optimise_count_;
     publish_size();
     if (id_out)
         *id_out = r.id;
@@ -639,6 +641,8 @@ void EamtTables::unlink_global(uint32_t idx) {
                 break;
             }
     }
+    if (r.do_not_optimise)
+        --do_not_optimise_count_;
     retire_record(idx);
     --global_count_;
     publish_size();

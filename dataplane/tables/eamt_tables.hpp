@@ -113,6 +113,10 @@ public:
     // a table that fits the caches answers a single lookup faster than a bulk one (no misses to
     // overlap); a large one, the other way round. Relaxed: a heuristic, not a guarantee.
     uint32_t size_hint() const { return size_hint_.load(std::memory_order_relaxed); }
+    // False while no "do not optimise" entry is installed (draft §5.2.15): a reader may then skip
+    // looking for one. Relaxed: an entry being added is seen a moment later, as if the reader had
+    // run just before the add.
+    bool may_have_do_not_optimise() const { return dno_hint_.load(std::memory_order_relaxed) != 0; }
     void lookup_global4_bulk(const Ip4 *addrs, unsigned n, const EamtRecord **out) const;
     void lookup_global6_bulk(const Ip6 *addrs, unsigned n, const EamtRecord **out) const;
     void lookup_learned4_bulk(const Ip4 *hosts, const Ip4 *remotes, unsigned n, const EamtRecord **out) const;
@@ -180,6 +184,7 @@ private:
     void free_retired(const Retirer::Item &it);
     void publish_size() {
         size_hint_.store(static_cast<uint32_t>(global_count_ + learned_count_), std::memory_order_relaxed);
+        dno_hint_.store(static_cast<uint32_t>(do_not_optimise_count_), std::memory_order_relaxed);
     }
     size_t reclaim_ready();
 
@@ -206,6 +211,8 @@ private:
     size_t global_count_ = 0;
     size_t learned_count_ = 0;
     std::atomic<uint32_t> size_hint_{0};
+    size_t do_not_optimise_count_ = 0;
+    std::atomic<uint32_t> dno_hint_{0};
     uint32_t lpm6_generation_ = 0;
     uint32_t lpm6_retired_ = 0;           // LPM6 generations waiting for their grace period
     bool lpm6_dirty_ = false;              // published LPM6 snapshot behind prefix_heads6_

@@ -550,8 +550,12 @@ TEST_CASE("DaemonMapper clat: do-not-optimise entries force pref64 for new flows
     CHECK(c.m.eamt_has_v4(remote));
     std::string err;
     CHECK_FALSE(c.eamt.add_do_not_optimise(xlat::EamtSource::static_config, *Prefix4::parse("203.0.113.0/24"), &err));
+    CHECK(c.eamt.may_have_do_not_optimise());
     REQUIRE(c.eamt.remove(xlat::EamtSource::static_config, *Prefix4::parse("203.0.113.0/24")));
+    CHECK_FALSE(c.eamt.may_have_do_not_optimise());
     CHECK(c.out(remote, udp, 4, 53, r6) == Path::eamt_operator);
+    CHECK(c.in(ip6("2001:db8:5::5"), udp, 53, 5, r4) == Path::eamt_learned);  // mapped again
+    CHECK(r4 == remote);
     CHECK(c.eamt.global_count() == 1);
 }
 
