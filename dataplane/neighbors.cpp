@@ -6,12 +6,11 @@ namespace eamclat::dp {
 
 namespace {
 
-void split(const Ip6 &k, uint64_t &hi, uint64_t &lo) {
-    hi = lo = 0;
-    for (int b = 0; b < 8; ++b) {
-        hi = hi << 8 | k.b[b];
-        lo = lo << 8 | k.b[8 + b];
-    }
+void split(const Ip6 &k, uint64_t &hi, uint64_t &lo) {  // big-endian halves
+    memcpy(&hi, k.b.data(), 8);
+    memcpy(&lo, k.b.data() + 8, 8);
+    hi = __builtin_bswap64(hi);
+    lo = __builtin_bswap64(lo);
 }
 
 unsigned round_pow2(unsigned n) {
