@@ -139,6 +139,9 @@ EamtTables::EamtTables(const EamtCapacity &cap, Rcu &rcu, int socket_id)
     exact6_ = make_hash("x6", instance_, cap.global_entries, 16, socket_);
     learned4_ = make_hash("l4", instance_, cap.learned_entries, sizeof(LearnedKey4), socket_);
     learned6_ = make_hash("l6", instance_, cap.learned_entries, sizeof(LearnedKey6), socket_);
+    rte_hash_set_cmp_func(exact4_, key_cmp<sizeof(Ip4)>);  // 16-byte keys: rte_hash's own SSE compare
+    rte_hash_set_cmp_func(learned4_, key_cmp<sizeof(LearnedKey4)>);
+    rte_hash_set_cmp_func(learned6_, key_cmp<sizeof(LearnedKey6)>);
 }
 
 EamtTables::~EamtTables() {

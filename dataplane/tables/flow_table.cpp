@@ -77,6 +77,7 @@ FlowTable::FlowTable(uint32_t capacity, const FlowTimeouts &timeouts, Rcu &rcu, 
         rte_free(flows_);
         throw std::runtime_error("rte_hash_create failed for the flow table");
     }
+    rte_hash_set_cmp_func(hash_, key_cmp<sizeof(FlowKey)>);
 }
 
 FlowTable::~FlowTable() {

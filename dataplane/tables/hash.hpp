@@ -30,4 +30,28 @@ inline uint32_t hash_crc(const void *key, uint32_t len, uint32_t init) {
     return h;
 }
 
+// Key comparison for rte_hash_set_cmp_func: rte_hash compares keys of 16, 32, ... 128 bytes with
+// SSE and every other length with a memcmp call; the tables' 4, 8, 20 and 28-byte keys compare here
+// with a few word loads instead. 0 when equal, as memcmp.
+template <size_t N>
+int key_cmp(const void *a, const void *b, size_t) {
+    static_assert(N % 4 == 0);
+    const uint8_t *x = static_cast<const uint8_t *>(a), *y = static_cast<const uint8_t *>(b);
+    uint64_t diff = 0;
+    size_t i = 0;
+    for (; i + 8 <= N; i += 8) {
+        uint64_t u, v;
+        memcpy(&u, x + i, 8);
+        memcpy(&v, y + i, 8);
+        diff |= u ^ v;
+    }
+    if (i < N) {
+        uint32_t u, v;
+        memcpy(&u, x + i, 4);
+        memcpy(&v, y + i, 4);
+        diff |= u ^ v;
+    }
+    return diff != 0;
+}
+
 }  // namespace eamclat::tables
