@@ -173,9 +173,13 @@ Decision decide(const LearnPolicy &policy, bool host_ipv4_only, const Message &a
     // Sorted first: the permutation must not depend on the resolver's round-robin order.
     std::sort(native.begin(), native.end(), [](const auto &x, const auto &y) { return x.first < y.first; });
     std::sort(v4s.begin(), v4s.end(), [](const auto &x, const auto &y) { return x.first < y.first; });
-    std::mt19937_64 rng(pairing_seed);
-    std::shuffle(native.begin(), native.end(), rng);
-    std::shuffle(v4s.begin(), v4s.end(), rng);
+    // Seeding mt19937_64 costs thousands of instructions, and std::shuffle draws nothing for one
+    // element: with a single A and a single AAAA (most answers) the pairing is fixed anyway.
+    if (native.size() > 1 || v4s.size() > 1) {
+        std::mt19937_64 rng(pairing_seed);
+        std::shuffle(native.begin(), native.end(), rng);
+        std::shuffle(v4s.begin(), v4s.end(), rng);
+    }
     size_t n = std::min({native.size(), v4s.size(), policy.max_pairs});
     for (size_t i = 0; i < n; i++) {
         uint32_t ttl = std::min(v4s[i].second, native[i].second);

@@ -57,7 +57,11 @@ struct Reader {
             octets += len + 1u;
             if (++labels > 127 || octets > 255) return fail("name too long");
             if (!out.empty()) out.push_back('.');
-            for (size_t i = 0; i < len; i++) out.push_back(char(std::tolower(w[cur + 1 + i])));
+            // RFC 4343 §2: only ASCII letters compare case-insensitively.
+            const size_t at = out.size();
+            out.append(reinterpret_cast<const char *>(w.data() + cur + 1), len);
+            for (size_t i = at; i < out.size(); i++)
+                if (out[i] >= 'A' && out[i] <= 'Z') out[i] = char(out[i] + ('a' - 'A'));
             if (wire) wire->insert(wire->end(), w.begin() + long(cur), w.begin() + long(cur + 1 + len));
             cur += 1 + len;
         }
@@ -65,16 +69,25 @@ struct Reader {
     bool name(std::string &out) { return name_at(pos, out, true); }
 };
 
+// The i-th element of a vector being refilled: reused when it exists (its strings keep their
+// capacity: the proxy parses into the same Message again and again), appended otherwise.
+template <class T>
+T &refill(std::vector<T> &v, size_t i) {
+    return i < v.size() ? v[i] : v.emplace_back();
+}
+
 bool parse_records(Reader &r, uint16_t count, std::vector<Record> &out, Message *m, bool additional) {
-    out.reserve(count < 64 ? count : 64);
+    if (out.capacity() < count) out.reserve(count < 64 ? count : 64);
+    size_t n = 0;
     for (unsigned i = 0; i < count; i++) {
-        Record rec;
-        uint16_t rdlen;
+        Record &rec = refill(out, n++);
+        uint16_t rdlen = 0;
         if (!r.name(rec.name) || !r.u16(rec.rtype) || !r.u16(rec.rclass) || !r.u32(rec.ttl) || !r.u16(rdlen))
             return false;
         if (r.pos + rdlen > r.w.size()) return r.fail("rdata runs past the message");
         rec.rdata_offset = uint16_t(r.pos);
         rec.rdata_length = rdlen;
+        rec.target.clear();
         if (rec.rtype == type::CNAME) {
             size_t p = r.pos;
             if (!r.name_at(p, rec.target, true)) return false;
@@ -91,39 +104,41 @@ bool parse_records(Reader &r, uint16_t count, std::vector<Record> &out, Message 
         r.pos += rdlen;
         // Keep TTLs sane: RFC 2181 §8 treats values with the top bit set as zero.
         if (rec.rtype != type::OPT && (rec.ttl & 0x80000000u)) rec.ttl = 0;
-        out.push_back(std::move(rec));
     }
+    out.resize(n);
     return true;
 }
 
 }  // namespace
 
-std::optional<Message> parse(std::span<const uint8_t> wire, std::string *err) {
+bool parse(std::span<const uint8_t> wire, Message &m, std::string *err) {
     Reader r{wire, 0, err};
-    Message m;
-    uint16_t qd, an, ns, ar;
-    if (wire.size() < 12) {
-        r.fail("shorter than a DNS header");
-        return std::nullopt;
-    }
+    uint16_t qd = 0, an = 0, ns = 0, ar = 0;
+    m.id = m.flags = 0;
+    m.has_edns = false;
+    m.edns_udp_size = 512;
+    m.edns_do = false;
+    if (wire.size() < 12) return r.fail("shorter than a DNS header");
     r.u16(m.id);
     r.u16(m.flags);
     r.u16(qd);
     r.u16(an);
     r.u16(ns);
     r.u16(ar);
-    if (qd > 1) {  // every real resolver uses exactly one question
-        r.fail("more than one question");
-        return std::nullopt;
-    }
+    if (qd > 1) return r.fail("more than one question");  // every real resolver uses exactly one
     for (unsigned i = 0; i < qd; i++) {
-        Question q;
-        if (!r.name_at(r.pos, q.name, true, &q.wire) || !r.u16(q.qtype) || !r.u16(q.qclass)) return std::nullopt;
-        m.questions.push_back(std::move(q));
+        Question &q = refill(m.questions, i);
+        q.wire.clear();
+        if (!r.name_at(r.pos, q.name, true, &q.wire) || !r.u16(q.qtype) || !r.u16(q.qclass)) return false;
     }
-    if (!parse_records(r, an, m.answers, nullptr, false) || !parse_records(r, ns, m.authority, nullptr, false) ||
-        !parse_records(r, ar, m.additional, &m, true))
-        return std::nullopt;
+    m.questions.resize(qd);
+    return parse_records(r, an, m.answers, nullptr, false) && parse_records(r, ns, m.authority, nullptr, false) &&
+           parse_records(r, ar, m.additional, &m, true);
+}
+
+std::optional<Message> parse(std::span<const uint8_t> wire, std::string *err) {
+    std::optional<Message> m(std::in_place);
+    if (!parse(wire, *m, err)) return std::nullopt;
     return m;
 }
 
@@ -198,7 +213,14 @@ std::vector<uint8_t> build_query(uint16_t id, const std::string &name, uint16_t 
 std::vector<uint8_t> build_query_wire(uint16_t id, std::span<const uint8_t> wire_name, uint16_t qtype,
                                       uint16_t udp_size, bool do_bit, bool cd_bit) {
     std::vector<uint8_t> q;
-    if (wire_name.empty() || wire_name.size() > 255 || wire_name.back() != 0) return {};
+    build_query_wire(q, id, wire_name, qtype, udp_size, do_bit, cd_bit);
+    return q;
+}
+
+bool build_query_wire(std::vector<uint8_t> &q, uint16_t id, std::span<const uint8_t> wire_name, uint16_t qtype,
+                      uint16_t udp_size, bool do_bit, bool cd_bit) {
+    q.clear();
+    if (wire_name.empty() || wire_name.size() > 255 || wire_name.back() != 0) return false;
     put16(q, id);
     put16(q, uint16_t(0x0100 | (cd_bit ? 0x0010 : 0)));  // RD
     put16(q, 1);
@@ -216,7 +238,7 @@ std::vector<uint8_t> build_query_wire(uint16_t id, std::span<const uint8_t> wire
         put16(q, do_bit ? 0x8000 : 0);
         put16(q, 0);  // no options
     }
-    return q;
+    return true;
 }
 
 std::vector<uint8_t> truncate_for_udp(std::span<const uint8_t> wire, const Message &m) {

@@ -56,6 +56,9 @@ struct Message {
 
 // Parses a whole message. nullopt (and err) when it is malformed in any way.
 std::optional<Message> parse(std::span<const uint8_t> wire, std::string *err = nullptr);
+// The same into an existing Message, whose strings and vectors keep their capacity (the proxy
+// parses every answer into recycled Messages). false when malformed; m is then unspecified.
+bool parse(std::span<const uint8_t> wire, Message &m, std::string *err = nullptr);
 
 // Addresses an answer gives for a name, following the CNAME chain in the answer section from
 // the question name (bounded). ttl of each address = min(its own TTL, every CNAME on the way).
@@ -75,6 +78,9 @@ std::vector<uint8_t> build_query(uint16_t id, const std::string &name, uint16_t 
 // it adds to a client's A query).
 std::vector<uint8_t> build_query_wire(uint16_t id, std::span<const uint8_t> wire_name, uint16_t qtype,
                                       uint16_t udp_size, bool do_bit, bool cd_bit = false);
+// The same into `out` (replaced; its capacity reused). false (out empty) for a bad wire name.
+bool build_query_wire(std::vector<uint8_t> &out, uint16_t id, std::span<const uint8_t> wire_name, uint16_t qtype,
+                      uint16_t udp_size, bool do_bit, bool cd_bit = false);
 
 // The reply a UDP client gets when the answer exceeds its buffer (RFC 5625 §4.4, RFC 1035
 // §4.2.1): header with TC set and the question section only (and the client's OPT record kept).

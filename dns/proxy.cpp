@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,18 +28,19 @@ const char *const counter_descriptions[] = {
 };
 
 namespace {
-using Clock = std::chrono::steady_clock;
 constexpr size_t delay_samples = 4096;
-
-struct CbArg {
-    Proxy *proxy;
-    uint64_t pending;
-};
-
+// read_udp: queries taken per recvmmsg, and per wakeup (bounded so that one busy client cannot
+// starve the loop). Each buffer holds the largest UDP payload: a query is never cut short.
+constexpr unsigned rx_batch = 16, rx_per_wakeup = 64;
+constexpr size_t rx_buffer = 65536;
+// A recycled slot gives back buffers grown beyond this (a TCP answer can be 64 KiB).
+constexpr size_t keep_capacity = 4096;
 }  // namespace
 
 struct Proxy::Pending {
-    uint64_t id = 0;
+    Proxy *proxy = nullptr;  // the argument of the c-ares callbacks is the Pending itself
+    uint64_t id = 0;         // generation << 32 | slot; 0 while the slot is free
+    uint32_t generation = 0;
     std::vector<uint8_t> query;  // as the client sent it
     uint16_t client_id = 0;
     sockaddr_storage from{};
@@ -46,15 +48,35 @@ struct Proxy::Pending {
     int udp_fd = -1;
     uint64_t tcp_client = 0;  // 0 = UDP
     uint16_t client_udp_size = 512;
-    int outstanding = 0;  // c-ares callbacks still to come
+    int outstanding = 0;  // c-ares callbacks still to come: the slot is not recycled before 0
     bool released = false;
     // Learner state (§5.2.4).
     bool learn = false;
     Ip4 host = 0;
     bool a_done = false, aaaa_done = false;
+    bool a_parsed = false;  // a_msg is a_answer, parsed
+    bool held = false;      // in holds_: waiting for the AAAA or the resolution delay
     std::vector<uint8_t> a_answer, aaaa_answer;  // aaaa_answer empty = failed / timed out
+    Message a_msg;
     Clock::time_point a_arrived{};
-    int hold_timer = -1;
+
+    void recycle() {
+        for (auto *v : {&query, &a_answer, &aaaa_answer}) {
+            if (v->capacity() > keep_capacity) std::vector<uint8_t>().swap(*v);
+            v->clear();
+        }
+        if (a_msg.answers.capacity() > 64 || a_msg.authority.capacity() > 64 || a_msg.additional.capacity() > 64)
+            a_msg = Message{};
+        client_id = 0;
+        fromlen = 0;
+        udp_fd = -1;
+        tcp_client = 0;
+        client_udp_size = 512;
+        outstanding = 0;
+        released = learn = a_done = aaaa_done = a_parsed = held = false;
+        host = 0;
+        a_arrived = {};
+    }
 };
 
 struct Proxy::TcpClient {
@@ -113,10 +135,9 @@ Proxy::Proxy(EventLoop &loop, ProxyConfig cfg, ProxyHooks hooks)
 Proxy::~Proxy() {
     if (ares_timer_ >= 0) loop_.cancel_timer(ares_timer_);
     if (pref64_timer_ >= 0) loop_.cancel_timer(pref64_timer_);
-    for (auto &[id, p] : pending_)
-        if (p->hold_timer >= 0) loop_.cancel_timer(p->hold_timer);
-    if (channel_) ares_destroy(channel_);  // runs every callback with ARES_EDESTRUCTION
-    pending_.clear();
+    if (hold_timer_ >= 0) loop_.cancel_timer(hold_timer_);
+    // Runs every callback with ARES_EDESTRUCTION; the slots they point to are still there.
+    if (channel_) ares_destroy(channel_);
     for (auto &l : listeners_) {
         loop_.remove_fd(l.fd);
         close(l.fd);
@@ -219,13 +240,23 @@ void Proxy::on_sock_state(void *data, ares_socket_t fd, int readable, int writab
         });
 }
 
+// c-ares must run ares_process_fd(BAD, BAD) when its earliest query times out. ares_timeout()
+// finds that by walking every query in flight, so it is not asked after every batch: a query's
+// first try gets `timeout` and its later tries more (ares_init_options(3), ARES_OPT_TIMEOUTMS),
+// so whatever was sent since the timer was armed never needs it before now + timeout. While the
+// armed deadline is earlier than that, the timer stands; when it fires for queries answered
+// meanwhile, c-ares has nothing to do and the timer is armed again from ares_timeout().
 void Proxy::rearm_ares_timer() {
+    const auto now = Clock::now();
+    if (ares_timer_ >= 0 && ares_deadline_ <= now + cfg_.upstream_timeout) return;
     if (ares_timer_ >= 0) loop_.cancel_timer(ares_timer_);
     ares_timer_ = -1;
     timeval tv;
     if (!ares_timeout(channel_, nullptr, &tv)) return;
-    auto d = std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
-    if (d <= std::chrono::microseconds(0)) d = std::chrono::microseconds(100);
+    auto d = std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(tv.tv_sec) +
+                                                         std::chrono::microseconds(tv.tv_usec));
+    if (d <= Clock::duration::zero()) d = std::chrono::microseconds(100);
+    ares_deadline_ = now + d;
     ares_timer_ = loop_.add_timer(d, [this] {
         ares_timer_ = -1;
         ares_process_fd(channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
@@ -233,18 +264,68 @@ void Proxy::rearm_ares_timer() {
     }, false);
 }
 
+// ---- pending queries ----
+
+Proxy::Pending &Proxy::new_pending() {
+    uint32_t slot;
+    if (!free_slots_.empty()) {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+    } else {
+        slot = uint32_t(slots_.size());
+        slots_.push_back(std::make_unique<Pending>());
+        slots_.back()->proxy = this;
+    }
+    Pending &p = *slots_[slot];
+    if (++p.generation == 0) p.generation = 1;
+    p.id = uint64_t(p.generation) << 32 | slot;
+    in_flight_++;
+    return p;
+}
+
+Proxy::Pending *Proxy::find(uint64_t id) {
+    const uint32_t slot = uint32_t(id);
+    if (id == 0 || slot >= slots_.size() || slots_[slot]->id != id) return nullptr;
+    return slots_[slot].get();
+}
+
+// Answered and no c-ares callback to come: the slot is recycled.
+void Proxy::forget_if_done(Pending &p) {
+    if (!p.released || p.outstanding != 0 || p.id == 0) return;
+    free_slots_.push_back(uint32_t(p.id));
+    p.id = 0;
+    p.recycle();
+    in_flight_--;
+}
+
 // ---- clients ----
 
 void Proxy::read_udp(int fd) {
-    for (int n = 0; n < 64; n++) {  // bounded so one busy client cannot starve the loop
-        uint8_t buf[65536];
-        sockaddr_storage from;
-        socklen_t fromlen = sizeof from;
-        ssize_t r = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr *>(&from), &fromlen);
-        if (r < 0) return;
-        bump(Counter::queries_udp);
-        handle_query(std::vector<uint8_t>(buf, buf + r), from, fromlen, fd, 0);
+    if (!rx_buffers_) rx_buffers_.reset(new uint8_t[size_t(rx_batch) * rx_buffer]);  // pages touched as used
+    mmsghdr msgs[rx_batch];
+    iovec iov[rx_batch];
+    sockaddr_storage from[rx_batch];
+    for (unsigned taken = 0; taken < rx_per_wakeup;) {
+        for (unsigned i = 0; i < rx_batch; i++) {
+            iov[i] = {rx_buffers_.get() + size_t(i) * rx_buffer, rx_buffer};
+            msgs[i].msg_hdr = {};
+            msgs[i].msg_hdr.msg_name = &from[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        const int n = recvmmsg(fd, msgs, rx_batch, MSG_DONTWAIT, nullptr);
+        if (n <= 0) break;
+        for (int i = 0; i < n; i++) {
+            bump(Counter::queries_udp);
+            handle_query({static_cast<const uint8_t *>(iov[i].iov_base), msgs[i].msg_len}, from[i],
+                         msgs[i].msg_hdr.msg_namelen, fd, 0);
+        }
+        if (query_msg_.answers.capacity() > 64 || query_msg_.additional.capacity() > 64) query_msg_ = Message{};
+        taken += unsigned(n);
+        if (unsigned(n) < rx_batch) break;
     }
+    rearm_ares_timer();
 }
 
 void Proxy::accept_tcp(int lfd) {
@@ -256,7 +337,7 @@ void Proxy::accept_tcp(int lfd) {
             continue;
         }
         auto c = std::make_unique<TcpClient>();
-        c->id = next_pending_++;
+        c->id = next_tcp_client_++;
         c->fd = fd;
         tcp_clients_[fd] = std::move(c);
         loop_.add_fd(fd, EPOLLIN, [this, fd](uint32_t ev) {
@@ -298,11 +379,12 @@ void Proxy::read_tcp(int fd) {
         c.in.erase(c.in.begin(), c.in.begin() + 2 + long(len));
         bump(Counter::queries_tcp);
         sockaddr_storage none{};
-        handle_query(std::move(q), none, 0, -1, c.id);
+        handle_query(q, none, 0, -1, c.id);
     }
+    rearm_ares_timer();
 }
 
-std::vector<uint8_t> Proxy::servfail_for(const std::vector<uint8_t> &q) const {
+std::vector<uint8_t> Proxy::servfail_for(std::span<const uint8_t> q) const {
     std::vector<uint8_t> r(q.begin(), q.begin() + 12);
     // QR=1, opcode and RD kept, RA=1, rcode SERVFAIL; the question kept when we can parse it.
     r[2] = uint8_t(0x80 | (q[2] & 0x79));
@@ -323,162 +405,180 @@ std::vector<uint8_t> Proxy::servfail_for(const std::vector<uint8_t> &q) const {
     return r;
 }
 
-void Proxy::handle_query(std::vector<uint8_t> q, const sockaddr_storage &from, socklen_t fromlen, int udp_fd,
+// The caller arms the c-ares timer once for its whole batch (rearm_ares_timer).
+void Proxy::handle_query(std::span<const uint8_t> q, const sockaddr_storage &from, socklen_t fromlen, int udp_fd,
                          uint64_t tcp_client) {
     if (q.size() < 12 || (q[2] & 0x80)) {  // not even a header, or a response: nothing to answer
         bump(Counter::queries_malformed);
         return;
     }
-    auto p = std::make_unique<Pending>();
-    p->id = next_pending_++;
-    p->client_id = get_id(q);
-    p->from = from;
-    p->fromlen = fromlen;
-    p->udp_fd = udp_fd;
-    p->tcp_client = tcp_client;
-    auto parsed = parse(q);
+    const bool busy = in_flight_ >= cfg_.max_pending;
+    Pending &p = new_pending();
+    p.client_id = get_id(q);
+    p.from = from;
+    p.fromlen = fromlen;
+    p.udp_fd = udp_fd;
+    p.tcp_client = tcp_client;
+    const Message &m = query_msg_;
+    const bool parsed = parse(q, query_msg_);
     if (!parsed) bump(Counter::queries_unparsed);
-    if (parsed && parsed->has_edns) p->client_udp_size = parsed->edns_udp_size;
-    p->query = q;
-    if (pending_.size() >= cfg_.max_pending) {
+    if (parsed && m.has_edns) p.client_udp_size = m.edns_udp_size;
+    p.query.assign(q.begin(), q.end());
+    if (busy) {
         bump(Counter::queries_refused_busy);
-        reply(*p, servfail_for(q));
+        auto servfail = servfail_for(q);
+        reply(p, servfail);
+        p.released = true;
+        forget_if_done(p);
         return;
     }
     // The learner's part (§5.2.3): an A query from an IPv4-only host gets a parallel AAAA.
-    if (parsed && cfg_.policy.enabled && from.ss_family == AF_INET && parsed->opcode() == 0 &&
-        parsed->questions.size() == 1 && parsed->questions[0].qtype == type::A &&
-        parsed->questions[0].qclass == 1) {
+    if (parsed && cfg_.policy.enabled && from.ss_family == AF_INET && m.opcode() == 0 && m.questions.size() == 1 &&
+        m.questions[0].qtype == type::A && m.questions[0].qclass == 1) {
         Ip4 host = ntohl(reinterpret_cast<const sockaddr_in *>(&from)->sin_addr.s_addr);
         if (tcp_client) host = 0;  // TCP clients: we don't keep their address; no learning
         if (host && hooks_.is_ipv4_only && hooks_.is_ipv4_only(host)) {
-            p->learn = true;
-            p->host = host;
+            p.learn = true;
+            p.host = host;
             bump(Counter::a_from_ipv4_only);
         }
     }
-    uint64_t id = p->id;
-    Pending &ref = *p;
-    pending_[id] = std::move(p);
+    const uint64_t id = p.id;
     // Random ID toward upstream (RFC 5625 §6.1); the client's is restored on the answer.
-    std::vector<uint8_t> up = q;
-    set_id(up, random_id());
-    ref.outstanding++;
-    ares_send(channel_, up.data(), int(up.size()), &Proxy::on_answer, new CbArg{this, id});
-    auto it = pending_.find(id);
-    if (it != pending_.end() && it->second->learn && !it->second->released) {
-        const auto &qq = parsed->questions[0];
-        auto aaaa = build_query_wire(random_id(), qq.wire, type::AAAA,
-                                     parsed->has_edns ? parsed->edns_udp_size : 0, parsed->edns_do, parsed->cd());
-        if (!aaaa.empty()) {
-            it->second->outstanding++;
+    upstream_buf_.assign(q.begin(), q.end());
+    set_id(upstream_buf_, random_id());
+    p.outstanding++;
+    ares_send(channel_, upstream_buf_.data(), int(upstream_buf_.size()), &Proxy::on_answer, &p);
+    // ares_send may call back before it returns (no socket, say): the query may be answered and gone.
+    Pending *still = find(id);
+    if (still && still->learn && !still->released) {
+        const auto &qq = m.questions[0];
+        if (build_query_wire(upstream_buf_, random_id(), qq.wire, type::AAAA, m.has_edns ? m.edns_udp_size : 0,
+                             m.edns_do, m.cd())) {
+            still->outstanding++;
             bump(Counter::aaaa_asked);
-            ares_send(channel_, aaaa.data(), int(aaaa.size()), &Proxy::on_aaaa, new CbArg{this, id});
+            ares_send(channel_, upstream_buf_.data(), int(upstream_buf_.size()), &Proxy::on_aaaa, still);
         } else {
-            it->second->aaaa_done = true;
+            still->aaaa_done = true;
         }
     }
-    rearm_ares_timer();
 }
 
-// A c-ares callback's argument: whose query, for which pending client query (allocated per
-// ares_send, freed here: c-ares calls each callback exactly once).
-std::pair<Proxy *, uint64_t> Proxy::take_arg(void *arg) {
-    auto *cb = static_cast<CbArg *>(arg);
-    std::pair<Proxy *, uint64_t> r{cb->proxy, cb->pending};
-    delete cb;
-    return r;
-}
-
-// The pending query an upstream answer belongs to, one callback fewer outstanding; null when the
-// channel is being destroyed or the query is gone.
-Proxy::Pending *Proxy::answered(uint64_t id, int status) {
-    if (status == ARES_EDESTRUCTION) return nullptr;
-    auto it = pending_.find(id);
-    if (it == pending_.end()) return nullptr;
-    it->second->outstanding--;
-    return it->second.get();
-}
-
-void Proxy::forget_if_done(uint64_t id) {
-    auto it = pending_.find(id);
-    if (it != pending_.end() && it->second->released && it->second->outstanding == 0) pending_.erase(it);
-}
-
+// c-ares calls each callback exactly once per ares_send, with ARES_EDESTRUCTION from
+// ares_destroy (the proxy is going away: nothing to do).
 void Proxy::on_answer(void *arg, int status, int, unsigned char *abuf, int alen) {
-    auto [self, id] = take_arg(arg);
-    Pending *pp = self->answered(id, status);
-    if (!pp) return;
-    Pending &p = *pp;
-    std::vector<uint8_t> answer;
-    if (status == ARES_SUCCESS && abuf && alen >= 12) {
-        answer.assign(abuf, abuf + alen);
-    } else {
-        self->bump(Counter::upstream_failed);
-        answer = self->servfail_for(p.query);
-    }
-    if (!p.learn) {
-        self->reply(p, std::move(answer));
-        p.released = true;
-    } else {
-        p.a_done = true;
-        p.a_answer = std::move(answer);
-        p.a_arrived = Clock::now();
-        auto m = parse(p.a_answer);
-        bool negative = !m || m->rcode() != rcode::NOERROR || addresses(*m, p.a_answer).a.empty();
-        bool in_additional = m && !negative && !additional_aaaa(*m, p.a_answer, addresses(*m, p.a_answer).final_name).empty();
-        if (in_additional) self->bump(Counter::aaaa_in_additional);
-        // Never hold a negative A answer (issue point 10); decide at once when the AAAA is known.
-        if (negative || in_additional || p.aaaa_done) {
-            self->finalize(id);
-        } else {
-            p.hold_timer = self->loop_.add_timer(self->cfg_.resolution_delay, [self, id] {
-                auto i = self->pending_.find(id);
-                if (i == self->pending_.end()) return;
-                i->second->hold_timer = -1;
-                self->bump(Counter::held_released_timer);
-                self->finalize(id);
-            }, false);
-        }
-    }
-    self->forget_if_done(id);
+    if (status == ARES_EDESTRUCTION) return;
+    auto &p = *static_cast<Pending *>(arg);
+    p.outstanding--;
+    std::span<const uint8_t> answer;
+    if (status == ARES_SUCCESS && abuf && alen >= 12) answer = {abuf, size_t(alen)};
+    p.proxy->answer_arrived(p, answer);
 }
 
 void Proxy::on_aaaa(void *arg, int status, int, unsigned char *abuf, int alen) {
-    auto [self, id] = take_arg(arg);
-    Pending *pp = self->answered(id, status);
-    if (!pp) return;
-    Pending &p = *pp;
-    if (p.released) {
-        // §5.2.4: the A answer already went out; a late AAAA creates nothing.
-        self->bump(Counter::aaaa_late);
-    } else {
-        p.aaaa_done = true;
-        if (status == ARES_SUCCESS && abuf && alen >= 12) p.aaaa_answer.assign(abuf, abuf + alen);
-        if (p.a_done) {
-            self->bump(Counter::held_released_aaaa);
-            self->finalize(id);
-        }
-    }
-    self->forget_if_done(id);
+    if (status == ARES_EDESTRUCTION) return;
+    auto &p = *static_cast<Pending *>(arg);
+    p.outstanding--;
+    std::span<const uint8_t> answer;
+    if (status == ARES_SUCCESS && abuf && alen >= 12) answer = {abuf, size_t(alen)};
+    p.proxy->aaaa_arrived(p, answer);
 }
 
-void Proxy::finalize(uint64_t id) {
-    auto it = pending_.find(id);
-    if (it == pending_.end() || it->second->released) return;
-    Pending &p = *it->second;
-    if (p.hold_timer >= 0) {
-        loop_.cancel_timer(p.hold_timer);
-        p.hold_timer = -1;
+// The upstream answer to the client's own query (empty: none came).
+void Proxy::answer_arrived(Pending &p, std::span<const uint8_t> answer) {
+    std::vector<uint8_t> servfail;
+    if (answer.empty()) {
+        bump(Counter::upstream_failed);
+        servfail = servfail_for(p.query);
+        answer = servfail;
     }
-    auto a = parse(p.a_answer);
-    std::optional<Message> q6;
-    if (!p.aaaa_answer.empty()) q6 = parse(p.aaaa_answer);
-    if (a) {
+    if (!p.learn) {
+        reply_buf_.assign(answer.begin(), answer.end());
+        reply(p, reply_buf_);
+        p.released = true;
+    } else {
+        p.a_done = true;
+        p.a_answer.assign(answer.begin(), answer.end());
+        p.a_arrived = Clock::now();
+        p.a_parsed = parse(p.a_answer, p.a_msg);
+        bool negative = true, in_additional = false;
+        if (p.a_parsed && p.a_msg.rcode() == rcode::NOERROR) {
+            const Addresses found = addresses(p.a_msg, p.a_answer);
+            negative = found.a.empty();
+            in_additional = !negative && !additional_aaaa(p.a_msg, p.a_answer, found.final_name).empty();
+        }
+        if (in_additional) bump(Counter::aaaa_in_additional);
+        // Never hold a negative A answer (issue point 10); decide at once when the AAAA is known.
+        if (negative || in_additional || p.aaaa_done) finalize(p);
+        else hold(p);
+    }
+    forget_if_done(p);
+}
+
+// The answer to the AAAA query the learner added (empty: failed or timed out).
+void Proxy::aaaa_arrived(Pending &p, std::span<const uint8_t> answer) {
+    if (p.released) {
+        // §5.2.4: the A answer already went out; a late AAAA creates nothing.
+        bump(Counter::aaaa_late);
+    } else {
+        p.aaaa_done = true;
+        p.aaaa_answer.assign(answer.begin(), answer.end());
+        if (p.a_done) {
+            bump(Counter::held_released_aaaa);
+            finalize(p);
+        }
+    }
+    forget_if_done(p);
+}
+
+// ---- held A answers (§5.2.4) ----
+// The resolution delay is the same for every answer, so deadlines come in arrival order: one
+// queue and one timer for the first live entry. Entries whose AAAA came in time stay in the queue
+// and are skipped.
+
+void Proxy::hold(Pending &p) {
+    p.held = true;
+    holds_.push_back({p.a_arrived + cfg_.resolution_delay, p.id});
+    if (hold_timer_ < 0) arm_hold_timer();
+}
+
+void Proxy::arm_hold_timer() {
+    while (!holds_.empty()) {
+        const Pending *p = find(holds_.front().pending);
+        if (p && p->held) break;
+        holds_.pop_front();
+    }
+    if (holds_.empty()) return;
+    const auto d = std::max(holds_.front().deadline - Clock::now(), Clock::duration::zero());
+    hold_timer_ = loop_.add_timer(d, [this] {
+        hold_timer_ = -1;
+        release_due_holds();
+    }, false);
+}
+
+void Proxy::release_due_holds() {
+    const auto now = Clock::now();
+    while (!holds_.empty() && holds_.front().deadline <= now) {
+        Pending *p = find(holds_.front().pending);
+        holds_.pop_front();
+        if (!p || !p->held) continue;
+        bump(Counter::held_released_timer);
+        finalize(*p);
+        forget_if_done(*p);
+    }
+    arm_hold_timer();
+}
+
+void Proxy::finalize(Pending &p) {
+    if (p.released) return;
+    p.held = false;
+    if (p.a_parsed) {
+        const bool have_aaaa = !p.aaaa_answer.empty() && parse(p.aaaa_answer, aaaa_msg_);
         bool v4only = hooks_.is_ipv4_only ? hooks_.is_ipv4_only(p.host) : false;
         // Per-host pairing (§5.2.9), unpredictable from outside: a boot-time secret and the host.
         uint64_t seed = pairing_secret_ ^ (uint64_t(p.host) * 0x9e3779b97f4a7c15ull);
-        Decision d = decide(cfg_.policy, v4only, *a, p.a_answer, q6 ? &*q6 : nullptr, p.aaaa_answer, nat64_, seed);
+        Decision d = decide(cfg_.policy, v4only, p.a_msg, p.a_answer, have_aaaa ? &aaaa_msg_ : nullptr,
+                            p.aaaa_answer, nat64_, seed);
         switch (d.outcome) {
         case Outcome::learn: bump(Counter::aaaa_native); break;
         case Outcome::only_synthesized: bump(Counter::aaaa_synthesized); break;
@@ -487,10 +587,11 @@ void Proxy::finalize(uint64_t id) {
         }
         // Entries go into the dataplane before the A answer leaves (issue point 5).
         for (const auto &pair : d.pairs) {
-            int r = hooks_.learn ? hooks_.learn(p.host, a->questions[0].name, pair.ipv4, pair.ipv6, pair.ttl) : 3;
+            int r = hooks_.learn ? hooks_.learn(p.host, p.a_msg.questions[0].name, pair.ipv4, pair.ipv6, pair.ttl) : 3;
             bump(r == 0 ? Counter::entries_created : r == 1 ? Counter::entries_refreshed
                  : r == 2 ? Counter::conflicts : Counter::entries_refused);
         }
+        if (aaaa_msg_.answers.capacity() > 64 || aaaa_msg_.additional.capacity() > 64) aaaa_msg_ = Message{};
     }
     if (p.a_arrived != Clock::time_point{}) {
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - p.a_arrived).count();
@@ -504,22 +605,25 @@ void Proxy::finalize(uint64_t id) {
 void Proxy::release(Pending &p) {
     p.released = true;
     if (p.udp_fd < 0 && !p.tcp_client) return;  // snooped: the host has its answer already
-    reply(p, std::move(p.a_answer));
+    reply(p, p.a_answer);
 }
 
-void Proxy::reply(Pending &p, std::vector<uint8_t> answer) {
+// answer: rewritten in place (the client's ID).
+void Proxy::reply(Pending &p, std::span<uint8_t> answer) {
     if (answer.size() < 12) return;
     set_id(answer, p.client_id);
     if ((answer[3] & 0xf) != rcode::NOERROR) bump(Counter::answers_error);
+    std::vector<uint8_t> truncated;
     if (!p.tcp_client && answer.size() > p.client_udp_size) {
         // RFC 5625 §4.4: the client's buffer is smaller than the answer: truncate, TC set.
         if (auto m = parse(answer)) {
-            answer = truncate_for_udp(answer, *m);
+            truncated = truncate_for_udp(answer, *m);
         } else {
-            answer.resize(12);
-            answer[2] |= 0x02;
-            answer[4] = answer[5] = answer[6] = answer[7] = answer[8] = answer[9] = answer[10] = answer[11] = 0;
+            truncated.assign(answer.begin(), answer.begin() + 12);
+            truncated[2] |= 0x02;
+            std::fill(truncated.begin() + 4, truncated.end(), 0);
         }
+        answer = truncated;
         bump(Counter::answers_truncated);
     }
     bump(Counter::answers_relayed);
@@ -533,42 +637,44 @@ void Proxy::reply(Pending &p, std::vector<uint8_t> answer) {
                 ssize_t w = send(fd, c->out.data(), c->out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (w > 0) c->out.erase(c->out.begin(), c->out.begin() + w);
                 if (!c->out.empty() && was_empty) loop_.modify_fd(fd, EPOLLIN | EPOLLOUT);
-                break;
+                return;
             }
+        bump(Counter::answers_unsent);  // the client closed its connection meanwhile
         return;
     }
-    send_to_client(p.udp_fd, p.from, p.fromlen, answer);
+    if (!send_to_client(p.udp_fd, p.from, p.fromlen, answer)) bump(Counter::answers_unsent);
 }
 
-void Proxy::send_to_client(int udp_fd, const sockaddr_storage &to, socklen_t tolen,
-                           const std::vector<uint8_t> &msg) {
-    if (udp_fd < 0 || tolen == 0) return;
-    sendto(udp_fd, msg.data(), msg.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr *>(&to), tolen);
+bool Proxy::send_to_client(int udp_fd, const sockaddr_storage &to, socklen_t tolen, std::span<const uint8_t> msg) {
+    if (udp_fd < 0 || tolen == 0) return false;
+    return sendto(udp_fd, msg.data(), msg.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr *>(&to), tolen) >= 0;
 }
 
 void Proxy::snoop_answer(Ip4 host, std::span<const uint8_t> answer) {
-    auto m = parse(answer);
-    if (!cfg_.policy.enabled || !m || !m->qr() || m->tc() || m->opcode() != 0 || m->rcode() != rcode::NOERROR ||
-        m->questions.size() != 1 || m->questions[0].qtype != type::A || m->questions[0].qclass != 1 ||
-        addresses(*m, answer).a.empty() || pending_.size() >= cfg_.max_pending || !hooks_.is_ipv4_only ||
+    const Message &m = query_msg_;
+    const bool parsed = parse(answer, query_msg_);
+    if (!cfg_.policy.enabled || !parsed || !m.qr() || m.tc() || m.opcode() != 0 || m.rcode() != rcode::NOERROR ||
+        m.questions.size() != 1 || m.questions[0].qtype != type::A || m.questions[0].qclass != 1 ||
+        addresses(m, answer).a.empty() || in_flight_ >= cfg_.max_pending || !hooks_.is_ipv4_only ||
         !hooks_.is_ipv4_only(host)) {
         bump(Counter::snooped_ignored);
         return;
     }
     bump(Counter::snooped_answers);
-    auto p = std::make_unique<Pending>();
-    p->id = next_pending_++;
-    p->learn = true;
-    p->host = host;
-    p->a_done = true;
-    p->a_answer.assign(answer.begin(), answer.end());  // no client: release() sends nothing
-    auto aaaa = build_query_wire(random_id(), m->questions[0].wire, type::AAAA, 1232, false);
-    if (aaaa.empty()) return;
-    uint64_t id = p->id;
-    p->outstanding = 1;
-    pending_[id] = std::move(p);
+    Pending &p = new_pending();
+    p.learn = true;
+    p.host = host;
+    p.a_done = true;
+    p.a_answer.assign(answer.begin(), answer.end());  // no client: release() sends nothing
+    p.a_parsed = parse(p.a_answer, p.a_msg);
+    if (!build_query_wire(upstream_buf_, random_id(), m.questions[0].wire, type::AAAA, 1232, false)) {
+        p.released = true;
+        forget_if_done(p);
+        return;
+    }
+    p.outstanding = 1;
     bump(Counter::aaaa_asked);
-    ares_send(channel_, aaaa.data(), int(aaaa.size()), &Proxy::on_aaaa, new CbArg{this, id});
+    ares_send(channel_, upstream_buf_.data(), int(upstream_buf_.size()), &Proxy::on_aaaa, &p);
     rearm_ares_timer();
 }
 
@@ -576,13 +682,13 @@ void Proxy::snoop_answer(Ip4 host, std::span<const uint8_t> answer) {
 
 void Proxy::discover_pref64() {
     auto q = build_query(random_id(), "ipv4only.arpa", type::AAAA, 1232, false);
-    ares_send(channel_, q.data(), int(q.size()), &Proxy::on_pref64, new CbArg{this, 0});
+    ares_send(channel_, q.data(), int(q.size()), &Proxy::on_pref64, this);
     rearm_ares_timer();
 }
 
 void Proxy::on_pref64(void *arg, int status, int, unsigned char *abuf, int alen) {
-    Proxy *self = take_arg(arg).first;
     if (status == ARES_EDESTRUCTION) return;
+    auto *self = static_cast<Proxy *>(arg);
     uint32_t retry = 60;
     if (status == ARES_SUCCESS && abuf && alen >= 12) {
         std::span<const uint8_t> w(abuf, size_t(alen));
@@ -636,7 +742,7 @@ Proxy::Percentiles Proxy::held_delay() const {
 std::string Proxy::stats_text() const {
     std::ostringstream o;
     o << "  ######################## DNS proxy statistics ########################\n";
-    o << "  learning: " << (cfg_.policy.enabled ? "on" : "off") << "   in flight: " << pending_.size() << "\n";
+    o << "  learning: " << (cfg_.policy.enabled ? "on" : "off") << "   in flight: " << in_flight_ << "\n";
     for (unsigned i = 0; i < unsigned(Counter::count); i++) {
         char line[160];
         snprintf(line, sizeof line, "  %-22s %12llu  %s\n", counter_names[i], (unsigned long long)counters_[i],

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -63,6 +64,7 @@ struct ProxyConfig {
     X(answers_relayed, "answers relayed to clients")                                        \
     X(answers_truncated, "answers re-truncated for a UDP client's smaller buffer")          \
     X(answers_error, "error answers relayed (SERVFAIL, NXDOMAIN, REFUSED...)")              \
+    X(answers_unsent, "answers dropped: the client socket refused them, or the TCP client was gone") \
     X(upstream_failed, "queries with no upstream answer: SERVFAIL sent (RFC 5625 §6.3)")   \
     X(pref64_discovered, "RFC 7050 discoveries that found a Pref64::/n")                      \
     X(snooped_answers, "A answers of foreign resolvers snooped for IPv4-only hosts (dns.snooping)") \
@@ -107,37 +109,50 @@ public:
     };
     Percentiles held_delay() const;
     std::string stats_text() const;  // `show dns stats`
-    size_t pending() const { return pending_.size(); }
+    size_t pending() const { return in_flight_; }
     // dns.snooping: an A answer a LAN host got from a resolver of its own, copied by the dataplane
     // (the host already has it). For an IPv4-only host the proxy asks AAAA itself (its upstream)
     // and learns as for its own clients; nothing is sent to the host.
     void snoop_answer(Ip4 host, std::span<const uint8_t> answer);
 
 private:
+    using Clock = std::chrono::steady_clock;
     struct Pending;
     struct TcpClient;
     struct Listener {
         int fd;
         bool tcp;
     };
+    struct Hold {  // an A answer held for its AAAA (§5.2.4), in arrival order
+        Clock::time_point deadline;
+        uint64_t pending;
+    };
     static void on_sock_state(void *data, ares_socket_t fd, int readable, int writable);
     static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
     static void on_aaaa(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
     static void on_pref64(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
-    static std::pair<Proxy *, uint64_t> take_arg(void *arg);
-    Pending *answered(uint64_t id, int status);
-    void forget_if_done(uint64_t id);
+    void answer_arrived(Pending &p, std::span<const uint8_t> answer);
+    void aaaa_arrived(Pending &p, std::span<const uint8_t> answer);
+
+    // Pending queries live in recycled slots (their buffers and parsed messages keep their
+    // capacity); an id is the slot and its generation, so a stale id finds nothing.
+    Pending &new_pending();
+    Pending *find(uint64_t id);
+    void forget_if_done(Pending &p);
 
     void read_udp(int fd);
     void accept_tcp(int fd);
     void read_tcp(int fd);
-    void handle_query(std::vector<uint8_t> q, const sockaddr_storage &from, socklen_t fromlen, int udp_fd,
+    void handle_query(std::span<const uint8_t> q, const sockaddr_storage &from, socklen_t fromlen, int udp_fd,
                       uint64_t tcp_client);
-    void finalize(uint64_t id);
+    void hold(Pending &p);
+    void arm_hold_timer();
+    void release_due_holds();
+    void finalize(Pending &p);
     void release(Pending &p);
-    void reply(Pending &p, std::vector<uint8_t> answer);
-    void send_to_client(int udp_fd, const sockaddr_storage &to, socklen_t tolen, const std::vector<uint8_t> &msg);
-    std::vector<uint8_t> servfail_for(const std::vector<uint8_t> &query) const;
+    void reply(Pending &p, std::span<uint8_t> answer);
+    bool send_to_client(int udp_fd, const sockaddr_storage &to, socklen_t tolen, std::span<const uint8_t> msg);
+    std::vector<uint8_t> servfail_for(std::span<const uint8_t> query) const;
     void rearm_ares_timer();
     void discover_pref64();
     void bump(Counter c) { counters_[unsigned(c)]++; }
@@ -149,9 +164,14 @@ private:
     ares_channel channel_ = nullptr;
     std::vector<Listener> listeners_;
     std::map<int, std::unique_ptr<TcpClient>> tcp_clients_;
-    std::map<uint64_t, std::unique_ptr<Pending>> pending_;
-    uint64_t next_pending_ = 1;
+    uint64_t next_tcp_client_ = 1;
+    std::vector<std::unique_ptr<Pending>> slots_;
+    std::vector<uint32_t> free_slots_;
+    size_t in_flight_ = 0;
+    std::deque<Hold> holds_;
+    int hold_timer_ = -1;  // armed for the first live entry of holds_
     int ares_timer_ = -1;
+    Clock::time_point ares_deadline_{};
     int pref64_timer_ = -1;
     Nat64Prefixes nat64_;
     std::mt19937_64 rng_;
@@ -159,6 +179,10 @@ private:
     uint64_t counters_[unsigned(Counter::count)] = {};
     std::vector<uint32_t> delays_us_;  // ring of recent held delays
     size_t delay_next_ = 0;
+    // Scratch space of the hot path, reused for every query.
+    std::unique_ptr<uint8_t[]> rx_buffers_;  // read_udp's recvmmsg buffers
+    Message query_msg_, aaaa_msg_;
+    std::vector<uint8_t> upstream_buf_, reply_buf_;
 };
 
 // "addr" / "addr:port" / "[v6]:port" -> sockaddr (port defaults to def_port).

@@ -400,3 +400,77 @@ TEST_CASE("proxy: dns.snooping learns from a foreign resolver's A answer without
     CHECK(h.proxy->counter(Counter::snooped_ignored) == 5);
     CHECK(h.learned.size() == 1);
 }
+
+TEST_CASE("proxy: many queries in flight from several clients: each answer to its client, every slot recycled", "[proxy]") {
+    ProxyConfig cfg;
+    cfg.resolution_delay = 50ms;
+    Harness h(cfg);
+    // Per name: i % 3 == 0 a native AAAA in time (learned, released by the AAAA), 1 an AAAA after
+    // the resolution delay (released by the timer, the AAAA late), 2 NODATA for AAAA (no entry).
+    constexpr int names = 60, clients = 4;  // 120 upstream queries: within the fake upstream's socket buffer
+    for (int i = 0; i < names; i++) {
+        const std::string n = "n" + std::to_string(i) + ".test";
+        h.up.behaviors[{n, type::A}] = {0, {Rr{"", type::A, 300, test::a_rdata(203, 0, uint8_t(i / 100), uint8_t(i % 100))}}};
+        if (i % 3 == 0)
+            h.up.behaviors[{n, type::AAAA}] = {0, {Rr{"", type::AAAA, 300, test::aaaa_rdata({0x2001, 0xdb8, 0x30, 0, 0, 0, 0, uint16_t(i)})}}};
+        else if (i % 3 == 1)
+            h.up.behaviors[{n, type::AAAA}] = {0, {Rr{"", type::AAAA, 300, test::aaaa_rdata({0x2001, 0xdb8, 0x31, 0, 0, 0, 0, uint16_t(i)})}}, 150ms};
+    }
+    int fds[clients];
+    for (int &fd : fds) fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(h.proxy_port);
+    // All sent before the loop runs: the proxy finds them queued together.
+    for (int i = 0; i < names; i++) {
+        auto q = query(uint16_t(0x1000 + i), "n" + std::to_string(i) + ".test", type::A);
+        sendto(fds[i % clients], q.data(), q.size(), 0, reinterpret_cast<sockaddr *>(&to), sizeof to);
+    }
+    std::map<uint16_t, std::vector<uint8_t>> got;  // by ID
+    int wrong_client = 0;
+    for (int c = 0; c < clients; c++)
+        h.loop.add_fd(fds[c], EPOLLIN, [&, c](uint32_t) {
+            uint8_t buf[4096];
+            ssize_t n;
+            while ((n = ::recv(fds[c], buf, sizeof buf, 0)) > 0) {
+                uint16_t id = get_id({buf, size_t(n)});
+                if ((id - 0x1000) % clients != c) wrong_client++;
+                got[id].assign(buf, buf + n);
+            }
+            if (got.size() == names) h.loop.stop();
+        });
+    int guard = h.loop.add_timer(3000ms, [&] { h.loop.stop(); }, false);
+    h.loop.run(10ms);
+    h.loop.cancel_timer(guard);
+    h.settle(300ms);  // the slow AAAA answers arrive, late
+    for (int fd : fds) {
+        h.loop.remove_fd(fd);
+        close(fd);
+    }
+    REQUIRE(got.size() == names);
+    CHECK(wrong_client == 0);
+    for (auto &[id, wire] : got) {
+        auto m = parse(wire);
+        REQUIRE(m);
+        CHECK(m->questions.at(0).name == "n" + std::to_string(id - 0x1000) + ".test");
+        REQUIRE(m->answers.size() == 1);
+    }
+    constexpr int learned = (names + 2) / 3, timed = (names + 1) / 3;
+    CHECK(h.learned.size() == size_t(learned));
+    CHECK(h.proxy->counter(Counter::queries_udp) == names);
+    CHECK(h.proxy->counter(Counter::aaaa_asked) == names);
+    CHECK(h.proxy->counter(Counter::held_released_timer) == timed);
+    CHECK(h.proxy->counter(Counter::aaaa_late) == timed);
+    CHECK(h.proxy->counter(Counter::aaaa_native) == learned);
+    CHECK(h.proxy->counter(Counter::aaaa_none) == names - learned);
+    CHECK(h.proxy->counter(Counter::answers_relayed) == names);
+    CHECK(h.proxy->counter(Counter::answers_unsent) == 0);
+    CHECK(h.proxy->pending() == 0);
+    // The recycled slots serve the next queries as the first ones.
+    h.send(query(0x7777, "n0.test", type::A));
+    auto a = h.recv(1000ms);
+    REQUIRE(a);
+    CHECK(get_id(*a) == 0x7777);
+    CHECK(h.proxy->pending() == 0);
+}

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
+#include <vector>
 
 #include "event_loop.hpp"
 
@@ -67,4 +69,40 @@ TEST_CASE("EventLoop: a signal through the signalfd", "[event_loop]") {
     REQUIRE(loop.add_timer(2000ms, [&] { loop.stop(); }, false) > 0);  // guard
     loop.run(1000ms);
     CHECK(got == SIGUSR1);
+}
+
+// The proxy arms and cancels timers at its query rate (held answers, c-ares timeouts), so it
+// leans on these properties of the event loop's timers.
+TEST_CASE("EventLoop timers: deadline order, cancel from a callback, zero delay, many cancelled", "[event_loop]") {
+    EventLoop loop;
+    std::vector<int> order;
+    loop.add_timer(30ms, [&] { order.push_back(3); }, false);
+    loop.add_timer(10ms, [&] { order.push_back(1); }, false);
+    loop.add_timer(20ms, [&] { order.push_back(2); }, false);
+    // A periodic timer that cancels itself from its own callback runs no more.
+    int self_cancel = 0;
+    EventLoop::TimerId periodic = -1;
+    periodic = loop.add_timer(2ms, [&] {
+        if (++self_cancel == 3) loop.cancel_timer(periodic);
+    });
+    // A zero-delay timer re-adding itself from its callback does not starve the loop.
+    int zero = 0;
+    std::function<void()> again = [&] {
+        if (++zero < 1000) loop.add_timer(0ms, again, false);
+    };
+    loop.add_timer(0ms, again, false);
+    // Most of many timers cancelled: the rest still fire, the cancelled never.
+    int fired = 0, cancelled_fired = 0;
+    std::vector<EventLoop::TimerId> ids;
+    for (int i = 0; i < 500; i++)
+        ids.push_back(loop.add_timer(std::chrono::milliseconds(5 + i % 20), [&, i] { (i % 10 ? cancelled_fired : fired)++; }, false));
+    for (int i = 0; i < 500; i++)
+        if (i % 10) loop.cancel_timer(ids[i]);
+    loop.add_timer(80ms, [&] { loop.stop(); }, false);
+    loop.run(1000ms);
+    CHECK(order == std::vector<int>{1, 2, 3});
+    CHECK(self_cancel == 3);
+    CHECK(zero == 1000);
+    CHECK(fired == 50);
+    CHECK(cancelled_fired == 0);
 }
