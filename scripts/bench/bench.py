@@ -561,7 +561,9 @@ def render(env, results, memory, dns, peer=None):
              f"{verdict(churn_ok) if churn_cases else '-'} |")
     if dns and not dns.get('error'):
         L.append(f"| DNS proxy added latency <= 1 ms p99 | {dns['added_p99_ms']:.3f} ms | {verdict(dns['added_p99_ms'] <= 1)} |")
-        L.append(f"| DNS proxy >= 50k qps | {dns['proxy_qps']:.0f} | {verdict(dns['proxy_qps'] >= 50000)} |")
+        qpc = dns.get('proxy_qps_per_core') or dns['rows'][1].get('qps_per_core')
+        L.append(f"| DNS proxy >= 50k qps on one core | {fmt(qpc, '.0f')} per core ({dns['proxy_qps']:.0f} wall clock with "
+                 f"{dns['rows'][1]['server_cpu_share']:.0%} of a core) | {verdict(qpc is not None and qpc >= 50000)} |")
     else:
         L.append('| DNS proxy added latency <= 1 ms p99, >= 50k qps | not measured | - |')
     if peer and not peer.get('error'):
@@ -621,15 +623,16 @@ def render(env, results, memory, dns, peer=None):
                      'per packet than macswap on the same core (both include the generator\'s copy): the fixed path '
                      'above plus the flow lookups (a bucket, key and record miss per packet on a 1M-flow table, '
                      'overlapped per burst as for the EAMT).')
-    if dns and not dns.get('error'):
+    if dns and not dns.get('error') and (dns['rows'][1].get('qps_per_core') or 0) < 50000:
         pr = dns['rows'][1]
         L.append(f"- DNS proxy: {dns['proxy_qps']:.0f} qps with {pr['server_cpu_share']:.0%} of a core, i.e. "
                  f"{fmt(pr['qps_per_core'], '.0f')} qps per core; with every client IPv4-only each A query costs the "
                  'proxy two upstream queries and a learner decision. The proxy is single-threaded on the control '
                  'thread, so a dedicated core is its ceiling.')
+    if dns and not dns.get('error'):
         d = dns['rows'][0]
-        if d['p99_ms'] > 1:
-            L.append(f"- DNS latency tail: unbound answering directly already has a p99 of {d['p99_ms']:.1f} ms "
+        if d['p99_ms'] > 1 or dns['added_p99_ms'] > 1:
+            L.append(f"- DNS latency tail: unbound answering directly has a p99 of {d['p99_ms']:.1f} ms "
                      f"(p50 {d['p50_ms']:.3f} ms) in this run: the tail is scheduling delay on the loaded machine "
                      'for dnsperf, unbound and the proxy alike, and the proxy adds a third process to wait for. '
                      'The p50 difference is the better estimate of the proxy\'s own latency here.')
