@@ -14,6 +14,7 @@ TEST_PKGS=(
   iproute2 iputils-ping traceroute procps psmisc
   unbound dnsutils dnsperf nginx-light tayga curl openssl
   clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz, -Dfuzz=true)
+  lua5.3  # tests/pktgen: the pktgen-dpdk script against a simulated DUT
 )
 
 want=()

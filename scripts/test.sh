@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD:-build}
-SUITES=${SUITES:-"configs unit sanitize pcap daemon operator e2e"}
+SUITES=${SUITES:-"configs unit sanitize pcap pktgen daemon operator e2e"}
 LOGDIR=${LOGDIR:-$ROOT/$BUILD/test-logs}
 total_pass=0
 total_fail=0
@@ -87,6 +87,9 @@ for suite in $SUITES; do
         if [ -f tests/pcap/run.sh ]; then
             run_counted pcap "$LOGDIR/pcap.log" bash tests/pcap/run.sh "$ROOT/$BUILD/control/eamclat-pcap"
         fi ;;
+    pktgen)
+        note "pktgen-dpdk RFC 2544 script against a simulated DUT"
+        run_counted pktgen "$LOGDIR/pktgen.log" bash tests/pktgen/run.sh ;;
     daemon)
         note "daemon smoke test on vdevs"
         if [ -f tests/daemon/smoke.sh ]; then
