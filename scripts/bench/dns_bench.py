@@ -106,11 +106,11 @@ def dnsperf(port, queries, seconds, rate=None, verbose=False):
     return {'sent': sent, 'completed': done, 'lost': lost, 'qps': qps, 'latencies': lat}
 
 
-def cpu_seconds(pid):
-    """utime + stime of a process, seconds."""
+def cpu_times(pid):
+    """(utime, stime) of a process, seconds."""
     with open(f'/proc/{pid}/stat') as f:
         fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    return int(fields[11]) / os.sysconf('SC_CLK_TCK'), int(fields[12]) / os.sysconf('SC_CLK_TCK')
 
 
 def pct(sorted_values, q):
@@ -146,11 +146,14 @@ def run(build_dir, work, quick=False):
             return {'error': 'the proxy runner did not answer'}
         rows = {}
         for path, port, server in (('direct to unbound', up_port, unbound), ('through the proxy', proxy_port, proxy)):
-            c0 = cpu_seconds(server.pid)
+            u0, s0 = cpu_times(server.pid)
             thr = dnsperf(port, queries, seconds)
-            busy = cpu_seconds(server.pid) - c0
+            u1, s1 = cpu_times(server.pid)
+            busy = (u1 - u0) + (s1 - s0)
             rows[path] = {'path': path, 'queries': thr['completed'], 'qps': thr['qps'], 'lost': thr['lost'],
                           'server_cpu_share': busy / seconds,
+                          # the kernel's part of it (socket I/O): what user-space work cannot reduce
+                          'server_kernel_fraction': (s1 - s0) / busy if busy > 0 else None,
                           'qps_per_core': thr['completed'] / busy if busy > 0 else None}
         # Latency well below both maxima, so that queueing at saturation does not dominate.
         rate = int(max(200, min(2000, 0.5 * min(r['qps'] for r in rows.values()))))
@@ -181,6 +184,7 @@ def run(build_dir, work, quick=False):
     return {
         'rows': [d, pr],
         'proxy_qps': pr['qps'],
+        'proxy_qps_per_core': pr['qps_per_core'],  # the target's metric: qps over the proxy's CPU share
         'added_p50_ms': pr['p50_ms'] - d['p50_ms'],
         'added_p99_ms': pr['p99_ms'] - d['p99_ms'],
         'proxy_stats': stats,
