@@ -198,85 +198,67 @@ const EamtRecord *EamtTables::lookup_learned6(Ip4 host, const Ip6 &remote) const
 }
 
 namespace {
-// A record is not line-aligned: it may straddle two lines.
-inline void prefetch_record(const EamtRecord *r) {
-    rte_prefetch0(r);
-    rte_prefetch0(reinterpret_cast<const char *>(r) + sizeof(EamtRecord) - 1);
+
+// One rte_hash_lookup_bulk_data over keys[0..n): hits[i] = the record index of key i, else
+// miss(i) (an LPM lookup, or none); every record found is prefetched (a record is not
+// line-aligned, so both of its ends). index_to_record: EamtTables::rec.
+template <class Miss, class Rec>
+void bulk_lookup(const rte_hash *h, const void **keys, unsigned n, const EamtRecord **out, Miss miss, Rec rec) {
+    void *data[EamtTables::bulk_max];
+    uint64_t hits = 0;
+    rte_hash_lookup_bulk_data(h, keys, n, &hits, data);
+    for (unsigned i = 0; i < n; ++i) {
+        out[i] = hits >> i & 1 ? &rec(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i]))) : miss(i);
+        if (out[i]) {
+            rte_prefetch0(out[i]);
+            rte_prefetch0(reinterpret_cast<const char *>(out[i]) + sizeof(EamtRecord) - 1);
+        }
+    }
 }
+
 }  // namespace
 
 void EamtTables::lookup_global4_bulk(const Ip4 *addrs, unsigned n, const EamtRecord **out) const {
     static_assert(bulk_max <= RTE_HASH_LOOKUP_BULK_MAX);
     n = std::min(n, bulk_max);
-    if (n == 0)
-        return;
     const void *keys[bulk_max];
-    void *data[bulk_max];
     for (unsigned i = 0; i < n; ++i)
         keys[i] = &addrs[i];
-    uint64_t hits = 0;
-    rte_hash_lookup_bulk_data(exact4_, keys, n, &hits, data);
-    rte_lpm *lpm = nullptr;
-    if (hits != (uint64_t{1} << n) - 1)
-        lpm = lpm4_.load(std::memory_order_acquire);
-    for (unsigned i = 0; i < n; ++i) {
+    rte_lpm *lpm = lpm4_.load(std::memory_order_acquire);
+    auto by_prefix = [&](unsigned i) -> const EamtRecord * {
         uint32_t nh;
-        if (hits >> i & 1)
-            out[i] = &rec(ptr_idx(data[i]));
-        else if (lpm && rte_lpm_lookup(lpm, addrs[i], &nh) == 0)
-            out[i] = &rec(nh);
-        else
-            out[i] = nullptr;
-        if (out[i])
-            prefetch_record(out[i]);
-    }
+        return lpm && rte_lpm_lookup(lpm, addrs[i], &nh) == 0 ? &rec(nh) : nullptr;
+    };
+    if (n)
+        bulk_lookup(exact4_, keys, n, out, by_prefix, [this](uint32_t i) -> EamtRecord & { return rec(i); });
 }
 
 void EamtTables::lookup_global6_bulk(const Ip6 *addrs, unsigned n, const EamtRecord **out) const {
     n = std::min(n, bulk_max);
-    if (n == 0)
-        return;
     const void *keys[bulk_max];
-    void *data[bulk_max];
     for (unsigned i = 0; i < n; ++i)
         keys[i] = addrs[i].b.data();
-    uint64_t hits = 0;
-    rte_hash_lookup_bulk_data(exact6_, keys, n, &hits, data);
-    Lpm6Snapshot *snap = nullptr;
-    if (hits != (uint64_t{1} << n) - 1)
-        snap = lpm6_.load(std::memory_order_acquire);
-    for (unsigned i = 0; i < n; ++i) {
+    Lpm6Snapshot *snap = lpm6_.load(std::memory_order_acquire);
+    auto by_prefix = [&](unsigned i) -> const EamtRecord * {
         uint32_t nh;
-        if (hits >> i & 1)
-            out[i] = &rec(ptr_idx(data[i]));
-        else if (snap && rte_lpm6_lookup(snap->lpm, addrs[i].b.data(), &nh) == 0)
-            out[i] = &rec(snap->records[nh]);
-        else
-            out[i] = nullptr;
-        if (out[i])
-            prefetch_record(out[i]);
-    }
+        return snap && rte_lpm6_lookup(snap->lpm, addrs[i].b.data(), &nh) == 0 ? &rec(snap->records[nh]) : nullptr;
+    };
+    if (n)
+        bulk_lookup(exact6_, keys, n, out, by_prefix, [this](uint32_t i) -> EamtRecord & { return rec(i); });
 }
 
 void EamtTables::lookup_learned4_bulk(const Ip4 *hosts, const Ip4 *remotes, unsigned n,
                                       const EamtRecord **out) const {
     n = std::min(n, bulk_max);
-    if (n == 0)
-        return;
     LearnedKey4 k[bulk_max];
     const void *keys[bulk_max];
-    void *data[bulk_max];
     for (unsigned i = 0; i < n; ++i) {
         k[i] = {hosts[i], remotes[i]};
         keys[i] = &k[i];
     }
-    uint64_t hits = 0;
-    rte_hash_lookup_bulk_data(learned4_, keys, n, &hits, data);
-    for (unsigned i = 0; i < n; ++i) {
-        out[i] = hits >> i & 1 ? &rec(ptr_idx(data[i])) : nullptr;
-        if (out[i])
-            prefetch_record(out[i]);
-    }
+    auto none_found = [](unsigned) -> const EamtRecord * { return nullptr; };
+    if (n)
+        bulk_lookup(learned4_, keys, n, out, none_found, [this](uint32_t i) -> EamtRecord & { return rec(i); });
 }
 
 const EamtRecord *EamtTables::select4(Ip4 host, Ip4 remote) const {
