@@ -90,10 +90,9 @@ void Worker::handle_burst(PortRole in, rte_mbuf **pkts, unsigned n, uint64_t now
     tables::FlowTable *flows = fm ? fm->flow_table() : nullptr;
     constexpr uint8_t none = 0xff;
     BurstStage &st = stage_;
-    unsigned n_keys = 0, n_v4 = 0, n_v6 = 0;
+    unsigned n_keys = 0, n_xlat = 0;
 
-    // Stage 1: classify; strip L2 from the frames to translate, describe their flows and note the
-    // address each one's EAMT lookup will be about.
+    // Stage 1: classify; strip L2 from the frames to translate and describe their flows.
     for (unsigned i = 0; i < n && i < prefetch_ahead; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
     for (unsigned i = 0; i < n; ++i) {
         if (i + prefetch_ahead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + prefetch_ahead], void *));
@@ -109,25 +108,16 @@ void Worker::handle_burst(PortRole in, rte_mbuf **pkts, unsigned n, uint64_t now
         const Decision d = classify(*setup_.classify, in, frame, want);
         st.decision[i] = d;
         st.key_of[i] = none;
-        st.eamt_of[i] = none;
+        st.hinted[i] = false;
         if (d.sight != Sight::none) report_sender(d.sight, frame, now);
         if (d.action != Action::translate_4to6 && d.action != Action::translate_6to4) continue;
         const bool four_to_six = d.action == Action::translate_4to6;
         prepare_translate(m, four_to_six, st.sender[i], fm ? &st.flow_ctx[i] : nullptr);
         if (!fm) continue;
+        ++n_xlat;
         if (flows && fm->flow_key(st.flow_ctx[i], st.keys[n_keys])) {
             st.key_ptr[n_keys] = &st.keys[n_keys];
             st.key_of[i] = static_cast<uint8_t>(n_keys++);
-        }
-        // The classifier saw the whole fixed IP header in the first segment.
-        const uint8_t *ip = rte_pktmbuf_mtod(m, const uint8_t *);
-        if (four_to_six) {
-            st.host4[n_v4] = load_ip4(ip + 12);
-            st.remote4[n_v4] = load_ip4(ip + 16);
-            st.eamt_of[i] = static_cast<uint8_t>(n_v4++);
-        } else {
-            memcpy(st.remote6[n_v6].b.data(), ip + 8, 16);
-            st.eamt_of[i] = static_cast<uint8_t>(n_v6++);
         }
     }
     // Stage 2: the burst's flows, looked up together; their records are being prefetched.
@@ -137,8 +127,7 @@ void Worker::handle_burst(PortRole in, rte_mbuf **pkts, unsigned n, uint64_t now
     // without a flow table), together as well, once the tables outgrow the caches. Measured
     // (scripts/bench.sh): a bulk lookup costs ~10% more than single ones on a 10-entry EAMT and
     // halves the cost per packet at 10k entries; 1M entries: a third.
-    const bool hinted = n_v4 + n_v6 && fm->eamt().size_hint() >= bulk_eamt_threshold;
-    if (hinted) prefetch_eamt(pkts, n);
+    if (n_xlat && fm->eamt().size_hint() >= bulk_eamt_threshold) prefetch_eamt(pkts, n);
 
     // Stage 4: each frame's action, in arrival order.
     for (unsigned i = 0; i < n; ++i) {
@@ -149,8 +138,9 @@ void Worker::handle_burst(PortRole in, rte_mbuf **pkts, unsigned n, uint64_t now
         case Action::translate_4to6:
         case Action::translate_6to4:
             if (fm) {
-                // Hints are valid for this burst only (their records until the next quiescent state).
-                const tables::DaemonMapper::EamtHint *hint = hinted && st.eamt_of[i] != none ? &st.hint[i] : nullptr;
+                // Hints are made for this burst only (their records are safe until the next
+                // quiescent state): hinted[] is cleared for every frame in stage 1.
+                const tables::DaemonMapper::EamtHint *hint = st.hinted[i] ? &st.hint[i] : nullptr;
                 fm->resume(st.flow_ctx[i], st.key_of[i] == none ? nullptr : st.found[st.key_of[i]], hint);
             }
             translate(in, m, d.action == Action::translate_4to6, st.sender[i]);
@@ -181,30 +171,29 @@ void Worker::prefetch_eamt(rte_mbuf *const *pkts, unsigned n) {
     constexpr uint8_t none = 0xff;
     BurstStage &st = stage_;
     tables::EamtTables &eamt = setup_.flow_mapper->eamt();
-    // Compact the keys to the packets without a flow.
+    // The addresses of the frames to translate without a flow, read from their IP headers
+    // (Ethernet is stripped; the classifier had the whole fixed header in the first segment).
+    Ip4 host4[burst], remote4[burst];
+    Ip6 remote6[burst];
+    uint8_t pos4[burst], pos6[burst];  // -> frame index
     unsigned m4 = 0, m6 = 0;
-    uint8_t pos4[burst], pos6[burst];  // compacted index -> stage index
-    for (unsigned i = 0, k4 = 0, k6 = 0; i < n; ++i) {
-        if (!pkts[i] || st.eamt_of[i] == none) continue;
-        const bool four_to_six = st.decision[i].action == Action::translate_4to6;
-        const bool has_flow = st.key_of[i] != none && st.found[st.key_of[i]] != nullptr;
-        const unsigned k = four_to_six ? k4++ : k6++;
-        if (has_flow) {
-            st.eamt_of[i] = none;
-            continue;
-        }
-        if (four_to_six) {
-            st.host4[m4] = st.host4[k];
-            st.remote4[m4] = st.remote4[k];
+    for (unsigned i = 0; i < n; ++i) {
+        const Action a = st.decision[i].action;
+        if (!pkts[i] || (a != Action::translate_4to6 && a != Action::translate_6to4)) continue;
+        if (st.key_of[i] != none && st.found[st.key_of[i]] != nullptr) continue;  // the flow answers
+        const uint8_t *ip = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+        if (a == Action::translate_4to6) {
+            host4[m4] = load_ip4(ip + 12);
+            remote4[m4] = load_ip4(ip + 16);
             pos4[m4++] = static_cast<uint8_t>(i);
         } else {
-            st.remote6[m6] = st.remote6[k];
+            memcpy(remote6[m6].b.data(), ip + 8, 16);
             pos6[m6++] = static_cast<uint8_t>(i);
         }
     }
     const tables::EamtRecord *rec[burst];
     if (m4) {
-        eamt.lookup_global4_bulk(st.remote4, m4, rec);
+        eamt.lookup_global4_bulk(remote4, m4, rec);
         // Learned entries where no valid global entry answers (draft §5.2.5: a host's own).
         Ip4 lh[burst], lr[burst];
         uint8_t lpos[burst];
@@ -213,11 +202,12 @@ void Worker::prefetch_eamt(rte_mbuf *const *pkts, unsigned n) {
             tables::DaemonMapper::EamtHint &h = st.hint[pos4[k]];
             h = {};
             h.has4 = true;
-            h.addr4 = st.remote4[k];
+            h.addr4 = remote4[k];
             h.global4 = rec[k];
+            st.hinted[pos4[k]] = true;
             if (!rec[k] || !rec[k]->usable_for_new_flows()) {
-                lh[nl] = st.host4[k];
-                lr[nl] = st.remote4[k];
+                lh[nl] = host4[k];
+                lr[nl] = remote4[k];
                 lpos[nl++] = pos4[k];
             }
         }
@@ -232,13 +222,14 @@ void Worker::prefetch_eamt(rte_mbuf *const *pkts, unsigned n) {
         }
     }
     if (m6) {
-        eamt.lookup_global6_bulk(st.remote6, m6, rec);
+        eamt.lookup_global6_bulk(remote6, m6, rec);
         for (unsigned k = 0; k < m6; ++k) {
             tables::DaemonMapper::EamtHint &h = st.hint[pos6[k]];
             h = {};
             h.has6 = true;
-            h.addr6 = st.remote6[k];
+            h.addr6 = remote6[k];
             h.global6 = rec[k];
+            st.hinted[pos6[k]] = true;
         }
     }
 }

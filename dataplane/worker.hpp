@@ -200,10 +200,7 @@ private:
         const tables::FlowKey *key_ptr[burst];
         uint8_t key_of[burst];
         tables::Flow *found[burst];
-        uint8_t eamt_of[burst];  // index into host4/remote4 (4->6) or remote6 (6->4), 0xff: none
-        Ip4 host4[burst];
-        Ip4 remote4[burst];
-        Ip6 remote6[burst];
+        bool hinted[burst];  // hint[i] was made for this burst (prefetch_eamt)
         tables::DaemonMapper::EamtHint hint[burst];
     };
     BurstStage stage_;
